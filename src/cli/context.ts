@@ -1,0 +1,29 @@
+import { pino } from 'pino';
+import { openServices, type Services } from '../app.js';
+import { loadConfig } from '../config/load.js';
+import type { Config, ConfigInput } from '../config/schema.js';
+
+export interface GlobalOptions {
+  config?: string;
+  databaseUrl?: string;
+}
+
+export function configFrom(globals: GlobalOptions, flags: Partial<ConfigInput> = {}): Config {
+  return loadConfig({ databaseUrl: globals.databaseUrl, ...flags }, process.env, globals.config ?? process.env.D1AUTHZ_CONFIG);
+}
+
+/** Admin commands log warnings to stderr only, so stdout stays clean for --json. */
+export async function withServices<T>(globals: GlobalOptions, run: (services: Services) => Promise<T>): Promise<T> {
+  const config = configFrom(globals);
+  const logger = pino({ level: 'warn', base: undefined }, pino.destination(2));
+  const services = await openServices(config, logger);
+  try {
+    return await run(services);
+  } finally {
+    await services.close();
+  }
+}
+
+export function print(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
+}

@@ -1,0 +1,76 @@
+/**
+ * Client authentication with a secret. Every failure costs one slow hash, whether the client
+ * is unknown, disabled or the secret wrong, so timing does not tell which client ids exist.
+ * All of a client's live secrets (two during a rotation's grace period) are checked in parallel,
+ * so the wall time stays that of one hash.
+ */
+import type { BasicCredentials } from '../../protocol/basic-auth.js';
+import type { AuthenticationResult } from '../../protocol/token-endpoint.js';
+import type { ClientSecret } from './client.js';
+import type { ClientDirectory } from './client-directory.js';
+import type { CredentialCache } from './credential-cache.js';
+import { hashSecret, verifySecret } from './secret-hash.js';
+
+export class HashCapacityError extends Error {
+  override readonly name = 'HashCapacityError';
+}
+
+export class ClientAuthenticator {
+  private pendingHashes = 0;
+
+  private constructor(
+    private readonly directory: ClientDirectory,
+    private readonly cache: CredentialCache,
+    private readonly dummyHash: string,
+    private readonly maxPendingHashes: number,
+    private readonly now: () => number,
+    private readonly verify: (secret: string, phc: string) => Promise<boolean>,
+  ) {}
+
+  static async create(
+    directory: ClientDirectory,
+    cache: CredentialCache,
+    options: { scryptCost: number; maxPendingHashes: number; now?: () => number; verify?: (secret: string, phc: string) => Promise<boolean> },
+  ): Promise<ClientAuthenticator> {
+    // A real hash of a random value at the current cost: the price an unknown client pays.
+    const dummyHash = await hashSecret(`dummy-${Math.random()}`, options.scryptCost);
+    return new ClientAuthenticator(directory, cache, dummyHash, options.maxPendingHashes, options.now ?? Date.now, options.verify ?? verifySecret);
+  }
+
+  async authenticate({ clientId, secretCandidates }: BasicCredentials): Promise<AuthenticationResult> {
+    const record = await this.directory.get(clientId);
+    if (record) {
+      for (const secret of secretCandidates) {
+        if (this.cache.has(clientId, secret)) {
+          return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
+        }
+      }
+    }
+    if (this.pendingHashes >= this.maxPendingHashes) throw new HashCapacityError('too many secret verifications pending');
+    this.pendingHashes++;
+    try {
+      if (!record) {
+        await Promise.all(secretCandidates.map((s) => this.verify(s, this.dummyHash)));
+        return { ok: false, reason: 'unknown_client' };
+      }
+      const now = this.now();
+      const live = record.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now);
+      const matched = await this.firstMatch(secretCandidates, live);
+      if (!matched) return { ok: false, reason: 'wrong_secret' };
+      this.cache.add(clientId, matched.candidate, matched.secret.expiresAt);
+      return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
+    } finally {
+      this.pendingHashes--;
+    }
+  }
+
+  private async firstMatch(candidates: readonly string[], secrets: readonly ClientSecret[]) {
+    const pairs = candidates.flatMap((candidate) => secrets.map((secret) => ({ candidate, secret })));
+    if (pairs.length === 0) {
+      await this.verify(candidates[0] ?? '', this.dummyHash);
+      return undefined;
+    }
+    const results = await Promise.all(pairs.map((p) => this.verify(p.candidate, p.secret.hash)));
+    return pairs[results.indexOf(true)];
+  }
+}

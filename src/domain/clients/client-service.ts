@@ -1,0 +1,157 @@
+/** Client administration (CLI today, an admin API later): validation lives here, not in the callers. */
+import { isValidScopeString } from '../../protocol/scope.js';
+import type { ClientPatch, ClientRepository } from '../../store/client-repository.js';
+import { CLIENT_ID_PATTERN, GRANT_TYPES, type Client, type ClientSecret } from './client.js';
+import { generateSecret, hashSecret } from './secret-hash.js';
+
+export class ClientAdminError extends Error {
+  override readonly name = 'ClientAdminError';
+}
+
+/** Imported secrets shorter than this are refused unless forced (D1 onboarding sometimes dictates one). */
+export const MIN_IMPORTED_SECRET_LENGTH = 32;
+const MAX_SECRET_LENGTH = 512;
+
+export interface ClientSettings {
+  readonly name?: string;
+  readonly scopes?: readonly string[];
+  readonly defaultScopes?: readonly string[];
+  readonly audience?: string | null;
+  readonly ttl?: number | null;
+  /** false makes a client that cannot obtain tokens. */
+  readonly tokens?: boolean;
+}
+
+export interface SecretInput {
+  readonly secret?: string;
+  readonly force?: boolean;
+}
+
+export interface ClientView extends Client {
+  readonly secrets: readonly { readonly createdAt: string; readonly expiresAt: string | null }[];
+}
+
+export interface ClientServicePolicy {
+  readonly scryptCost: number;
+  readonly maxTokenTtl: number;
+}
+
+function checkSecret(input: SecretInput): string {
+  if (input.secret === undefined) return generateSecret();
+  const s = input.secret;
+  if (s.length === 0 || s.length > MAX_SECRET_LENGTH || /[\x00-\x1f\x7f]/.test(s)) {
+    throw new ClientAdminError('the secret must be 1 to 512 printable characters');
+  }
+  if (s.length < MIN_IMPORTED_SECRET_LENGTH && !input.force) {
+    throw new ClientAdminError(`the secret is shorter than ${MIN_IMPORTED_SECRET_LENGTH} characters; use --force to import it anyway`);
+  }
+  return s;
+}
+
+function checkScopes(label: string, scopes: readonly string[]): string[] {
+  const unique = [...new Set(scopes)];
+  for (const s of unique) if (!isValidScopeString(s) || s.includes(' ')) throw new ClientAdminError(`${label}: "${s}" is not a valid scope token`);
+  return unique;
+}
+
+export class ClientService {
+  constructor(
+    private readonly repo: ClientRepository,
+    private readonly policy: ClientServicePolicy,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(clientId: string, settings: ClientSettings, secretInput: SecretInput = {}): Promise<{ client: Client; clientSecret: string }> {
+    if (!CLIENT_ID_PATTERN.test(clientId)) throw new ClientAdminError('the client id must be 1 to 128 characters of A-Z a-z 0-9 _ . ~ -');
+    const secret = checkSecret(secretInput);
+    const now = this.now();
+    const client = this.validate({
+      clientId,
+      name: settings.name ?? clientId,
+      allowedScopes: settings.scopes ?? [],
+      defaultScopes: settings.defaultScopes ?? [],
+      grantTypes: settings.tokens === false ? [] : GRANT_TYPES,
+      audience: settings.audience ?? null,
+      tokenTtl: settings.ttl ?? null,
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const hash = await hashSecret(secret, this.policy.scryptCost);
+    if (!(await this.repo.create(client, hash))) throw new ClientAdminError(`client ${clientId} exists already`);
+    return { client, clientSecret: secret };
+  }
+
+  async update(clientId: string, settings: ClientSettings): Promise<Client> {
+    const current = await this.get(clientId);
+    const patch: ClientPatch = {
+      name: settings.name,
+      allowedScopes: settings.scopes,
+      defaultScopes: settings.defaultScopes,
+      audience: settings.audience,
+      tokenTtl: settings.ttl,
+      grantTypes: settings.tokens === undefined ? undefined : settings.tokens ? GRANT_TYPES : [],
+    };
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as ClientPatch;
+    const next = this.validate({ ...current, ...defined });
+    await this.repo.update(clientId, defined, this.now());
+    return next;
+  }
+
+  async setEnabled(clientId: string, enabled: boolean): Promise<void> {
+    if (!(await this.repo.update(clientId, { enabled }, this.now()))) throw this.notFound(clientId);
+  }
+
+  async delete(clientId: string): Promise<void> {
+    if (!(await this.repo.delete(clientId, this.now()))) throw this.notFound(clientId);
+  }
+
+  /** The new secret works at once; the old ones keep working for `graceSeconds`. */
+  async rotateSecret(clientId: string, graceSeconds: number, secretInput: SecretInput = {}): Promise<{ clientSecret: string; oldSecretsExpireAt: string }> {
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 30 * 86_400) {
+      throw new ClientAdminError('the grace period must be 0 to 2592000 seconds');
+    }
+    const secret = checkSecret(secretInput);
+    const hash = await hashSecret(secret, this.policy.scryptCost);
+    const now = this.now();
+    const expireAt = now + graceSeconds * 1000;
+    if (!(await this.repo.addSecret(clientId, hash, expireAt, now))) throw this.notFound(clientId);
+    return { clientSecret: secret, oldSecretsExpireAt: new Date(expireAt).toISOString() };
+  }
+
+  async list(): Promise<Client[]> {
+    return this.repo.list();
+  }
+
+  async show(clientId: string): Promise<ClientView> {
+    const record = await this.repo.find(clientId);
+    if (!record) throw this.notFound(clientId);
+    const iso = (s: ClientSecret) => ({ createdAt: new Date(s.createdAt).toISOString(), expiresAt: s.expiresAt === null ? null : new Date(s.expiresAt).toISOString() });
+    return { ...record.client, secrets: record.secrets.map(iso) };
+  }
+
+  private async get(clientId: string): Promise<Client> {
+    const record = await this.repo.find(clientId);
+    if (!record) throw this.notFound(clientId);
+    return record.client;
+  }
+
+  private validate(client: Client): Client {
+    const allowedScopes = checkScopes('scopes', client.allowedScopes);
+    const defaultScopes = checkScopes('default scopes', client.defaultScopes);
+    const outside = defaultScopes.filter((s) => !allowedScopes.includes(s));
+    if (outside.length) throw new ClientAdminError(`default scopes must be among the allowed scopes: ${outside.join(' ')}`);
+    if (client.tokenTtl !== null && (!Number.isInteger(client.tokenTtl) || client.tokenTtl < 1 || client.tokenTtl > this.policy.maxTokenTtl)) {
+      throw new ClientAdminError(`the ttl must be 1 to ${this.policy.maxTokenTtl} seconds`);
+    }
+    if (client.audience !== null && (client.audience.length === 0 || client.audience.length > 512)) {
+      throw new ClientAdminError('the audience must be 1 to 512 characters');
+    }
+    if (client.name.length > 256) throw new ClientAdminError('the name must be at most 256 characters');
+    return { ...client, allowedScopes, defaultScopes };
+  }
+
+  private notFound(clientId: string): ClientAdminError {
+    return new ClientAdminError(`no client ${clientId}`);
+  }
+}

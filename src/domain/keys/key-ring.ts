@@ -1,0 +1,86 @@
+/**
+ * The node's view of the signing keys: which one signs now, which are published.
+ * Key lifecycle (times in the store, so every node agrees):
+ *   created --(activate_at)--> signing --(next key's activate_at)--> published only --(retire_at)--> gone
+ * A new key is published from its creation, and signs only from activate_at, so verifiers that
+ * cache the JWKS never meet an unknown kid.
+ */
+import { createPrivateKey } from 'node:crypto';
+import type { SigningAlgorithm } from '../../config/schema.js';
+import type { KeyRepository, SigningKeyRow } from '../../store/key-repository.js';
+import { JwtSigner } from '../tokens/jwt-signer.js';
+import { decryptPrivateKey } from './key-encryption.js';
+
+interface LoadedKey {
+  readonly row: SigningKeyRow;
+  readonly signer: JwtSigner;
+}
+
+export type KeyState = 'pending' | 'signing' | 'published' | 'retired';
+
+export function keyState(row: Pick<SigningKeyRow, 'activate_at' | 'retire_at'>, signingKid: string | null, kid: string, now: number): KeyState {
+  if (row.retire_at !== null && row.retire_at <= now) return 'retired';
+  if (row.activate_at > now) return 'pending';
+  return kid === signingKid ? 'signing' : 'published';
+}
+
+/** The key that signs at `now`: the most recently activated of the live ones. */
+export function signingRow<T extends Pick<SigningKeyRow, 'activate_at' | 'retire_at'>>(rows: readonly T[], now: number): T | undefined {
+  let best: T | undefined;
+  for (const r of rows) {
+    if (r.activate_at > now || (r.retire_at !== null && r.retire_at <= now)) continue;
+    if (!best || r.activate_at >= best.activate_at) best = r;
+  }
+  return best;
+}
+
+export class KeyRing {
+  private keys: LoadedKey[] = [];
+  private current: JwtSigner | null = null;
+  private jwksJson = '{"keys":[]}';
+  private nextTransition = Infinity;
+
+  constructor(
+    private readonly repo: KeyRepository,
+    private readonly masterKey: Buffer,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Re-reads keys from the store. Decrypts only keys it has not seen. */
+  async reload(): Promise<void> {
+    const rows = await this.repo.listPublished(this.now());
+    const known = new Map(this.keys.map((k) => [k.row.kid, k]));
+    this.keys = rows.map((row) => {
+      const existing = known.get(row.kid);
+      if (existing && existing.row.retire_at === row.retire_at && existing.row.activate_at === row.activate_at) return existing;
+      const pem = decryptPrivateKey(this.masterKey, row.kid, row.private_key_enc);
+      return { row, signer: existing?.signer ?? new JwtSigner(row.kid, row.alg as SigningAlgorithm, createPrivateKey(pem)) };
+    });
+    this.recompute(this.now());
+  }
+
+  /** The key that signs now, or null when none is active yet. */
+  signer(now = this.now()): JwtSigner | null {
+    if (now >= this.nextTransition) this.recompute(now);
+    return this.current;
+  }
+
+  /** The JWKS document (public keys only), pre-serialised. */
+  jwks(now = this.now()): string {
+    if (now >= this.nextTransition) this.recompute(now);
+    return this.jwksJson;
+  }
+
+  get signingKid(): string | null {
+    return this.current?.kid ?? null;
+  }
+
+  private recompute(now: number): void {
+    const live = this.keys.filter((k) => k.row.retire_at === null || k.row.retire_at > now);
+    const kid = signingRow(live.map((k) => k.row), now)?.kid;
+    this.current = live.find((k) => k.row.kid === kid)?.signer ?? null;
+    this.jwksJson = JSON.stringify({ keys: live.map((k) => JSON.parse(k.row.public_jwk)) });
+    const future = live.flatMap((k) => [k.row.activate_at, k.row.retire_at ?? Infinity]).filter((t) => t > now);
+    this.nextTransition = Math.min(Infinity, ...future);
+  }
+}

@@ -1,0 +1,52 @@
+/** Mints RFC 9068 JWT access tokens for the client credentials grant. */
+import { randomUUID } from 'node:crypto';
+import type { IssuedToken } from '../../protocol/token-endpoint.js';
+import type { Client } from '../clients/client.js';
+import type { KeyRing } from '../keys/key-ring.js';
+
+export class NoSigningKeyError extends Error {
+  override readonly name = 'NoSigningKeyError';
+}
+
+export interface TokenPolicy {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly tokenTtl: number;
+  readonly maxTokenTtl: number;
+}
+
+export class TokenIssuer {
+  // Pre-serialised once: the issuer and default audience never change per token.
+  private readonly issuerJson: string;
+  private readonly defaultAudienceJson: string;
+
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly policy: TokenPolicy,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.issuerJson = JSON.stringify(policy.issuer);
+    this.defaultAudienceJson = JSON.stringify(policy.audience);
+  }
+
+  issue(client: Client, scopes: readonly string[]): IssuedToken {
+    const nowMs = this.now();
+    const signer = this.keys.signer(nowMs);
+    if (!signer) throw new NoSigningKeyError('no active signing key');
+    const ttl = Math.min(client.tokenTtl ?? this.policy.tokenTtl, this.policy.maxTokenTtl);
+    const iat = Math.floor(nowMs / 1000);
+    const exp = iat + ttl;
+    const id = JSON.stringify(client.clientId);
+    const aud = client.audience === null ? this.defaultAudienceJson : JSON.stringify(client.audience);
+    const scope = scopes.join(' ');
+    const payload =
+      `{"iss":${this.issuerJson},"sub":${id},"aud":${aud},"client_id":${id},"iat":${iat},"exp":${exp},"jti":"${randomUUID()}"` +
+      (scope === '' ? '}' : `,"scope":${JSON.stringify(scope)}}`);
+    return {
+      accessToken: signer.sign(payload),
+      expiresIn: ttl,
+      expiresAt: new Date(exp * 1000).toISOString(),
+      scope,
+    };
+  }
+}

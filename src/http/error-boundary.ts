@@ -1,0 +1,42 @@
+/**
+ * The one place where errors become responses. Every failure is an RFC 6749 §5.2 JSON body;
+ * nothing internal (messages, stacks) reaches the client. Private details go to the log.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ClientAdminError } from '../domain/clients/client-service.js';
+import { HashCapacityError } from '../domain/clients/client-authenticator.js';
+import { StoreUnavailableError } from '../domain/clients/client-directory.js';
+import { NoSigningKeyError } from '../domain/tokens/token-issuer.js';
+import { OAuthError, invalidRequest, temporarilyUnavailable } from '../protocol/oauth-error.js';
+
+export function toOAuthError(err: unknown): OAuthError {
+  if (err instanceof OAuthError) return err;
+  if (err instanceof StoreUnavailableError || err instanceof NoSigningKeyError || err instanceof HashCapacityError) {
+    return temporarilyUnavailable(err.message, err instanceof StoreUnavailableError ? 5 : 1);
+  }
+  if (err instanceof ClientAdminError) return invalidRequest(err.message);
+  const status = (err as FastifyError | undefined)?.statusCode;
+  if (status === 413) return new OAuthError('invalid_request', 413, 'the request body is too large', (err as Error).message);
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new OAuthError('invalid_request', status, 'the request is malformed', (err as Error).message);
+  }
+  return new OAuthError('server_error', 500, 'internal error', err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : String(err));
+}
+
+export function sendOAuthError(error: OAuthError, request: FastifyRequest, reply: FastifyReply, realm: string): FastifyReply {
+  request.outcome = error.code;
+  request.errorDetail = error.detail;
+  reply.code(error.status).header('cache-control', 'no-store').header('pragma', 'no-cache');
+  if (error.headers) reply.headers(error.headers);
+  // RFC 6749 §5.2: a 401 invalid_client carries the challenge of the scheme the client used.
+  if (error.code === 'invalid_client') reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+  return reply.type('application/json').send(JSON.stringify(error.toJSON()));
+}
+
+export function installErrorBoundary(app: FastifyInstance, realm: string): void {
+  app.setErrorHandler((err, request, reply) => sendOAuthError(toOAuthError(err), request, reply, realm));
+  app.setNotFoundHandler((request, reply) => {
+    request.outcome = 'not_found';
+    return reply.code(404).type('application/json').send('{"error":"not_found","error_description":"no such resource"}');
+  });
+}

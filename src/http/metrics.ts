@@ -1,0 +1,28 @@
+/** Prometheus metrics on a registry of this app's own (several apps can live in one process, e.g. tests). */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly duration = new Histogram({
+    name: 'd1authz_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  private readonly tokenRequests = new Counter({
+    name: 'd1authz_token_requests_total',
+    help: 'Token requests by outcome: issued, or the OAuth error code',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(readonly tokenRoute: string) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'd1authz_' });
+  }
+
+  observe(route: string, status: number, ms: number, outcome: string | undefined): void {
+    this.duration.labels(route, String(status)).observe(ms / 1000);
+    if (route === this.tokenRoute && outcome !== undefined) this.tokenRequests.labels(outcome).inc();
+  }
+}

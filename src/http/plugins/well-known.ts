@@ -1,0 +1,35 @@
+/** The JWKS (public keys only) and RFC 8414 authorization server metadata. */
+import type { FastifyInstance } from 'fastify';
+import type { KeyRing } from '../../domain/keys/key-ring.js';
+
+export interface WellKnownOptions {
+  readonly basePath: string;
+  readonly issuer: string;
+  readonly jwksMaxAge: number;
+  readonly keyRing: KeyRing;
+  readonly signingAlg: string;
+  /** Extra metadata members contributed by other features (introspection, mTLS, ...). */
+  readonly extraMetadata?: Record<string, unknown>;
+}
+
+export async function wellKnown(app: FastifyInstance, o: WellKnownOptions): Promise<void> {
+  app.get(`${o.basePath}/.well-known/jwks.json`, async (_request, reply) =>
+    reply.header('cache-control', `public, max-age=${o.jwksMaxAge}`).type('application/json').send(o.keyRing.jwks()),
+  );
+
+  const metadata = JSON.stringify({
+    issuer: o.issuer,
+    token_endpoint: `${o.issuer}/oauth2/token`,
+    jwks_uri: `${o.issuer}/.well-known/jwks.json`,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic'],
+    response_types_supported: [],
+    access_token_signing_alg_values_supported: [o.signingAlg],
+    ...o.extraMetadata,
+  });
+  const sendMetadata = async (_request: unknown, reply: import('fastify').FastifyReply) =>
+    reply.header('cache-control', 'public, max-age=300').type('application/json').send(metadata);
+  // RFC 8414 §3.1 inserts the well-known segment before the issuer's path; many clients also try it after.
+  app.get(`/.well-known/oauth-authorization-server${o.basePath}`, sendMetadata);
+  app.get(`${o.basePath}/.well-known/oauth-authorization-server`, sendMetadata);
+}

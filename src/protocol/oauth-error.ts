@@ -1,0 +1,54 @@
+/**
+ * The one error type of the protocol core. `description` is public (sent as
+ * `error_description`); `detail` is private: it is logged, never sent.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_token'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly status: number,
+    readonly description: string,
+    readonly detail?: string,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(`${code}: ${description}`);
+  }
+
+  toJSON(): { error: OAuthErrorCode; error_description: string } {
+    return { error: this.code, error_description: this.description };
+  }
+}
+
+export const invalidRequest = (description: string, detail?: string) =>
+  new OAuthError('invalid_request', 400, description, detail);
+
+/** RFC 6749 §5.2: 401 and a WWW-Authenticate challenge (added by the HTTP layer, which knows the realm). */
+export const invalidClient = (detail: string) =>
+  new OAuthError('invalid_client', 401, 'client authentication failed', detail);
+
+export const invalidScope = (description: string, detail?: string) =>
+  new OAuthError('invalid_scope', 400, description, detail);
+
+export const unsupportedGrantType = (detail?: string) =>
+  new OAuthError('unsupported_grant_type', 400, 'only grant_type=client_credentials is supported', detail);
+
+export const unauthorizedClient = (detail?: string) =>
+  new OAuthError('unauthorized_client', 400, 'the client is not allowed to use this grant type', detail);
+
+export const temporarilyUnavailable = (detail: string, retryAfterSeconds = 1) =>
+  new OAuthError('temporarily_unavailable', 503, 'the service is temporarily unavailable, retry later', detail, {
+    'retry-after': String(retryAfterSeconds),
+  });

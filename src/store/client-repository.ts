@@ -1,0 +1,129 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Client, ClientSecret, GrantType } from '../domain/clients/client.js';
+import type { ChangeKind, ClientsTable, Database } from './schema.js';
+
+export interface ClientRecord {
+  readonly client: Client;
+  readonly secrets: readonly ClientSecret[];
+}
+
+export type ClientPatch = Partial<Pick<Client, 'name' | 'allowedScopes' | 'defaultScopes' | 'grantTypes' | 'audience' | 'tokenTtl' | 'enabled'>>;
+
+const list = (s: string): string[] => (s === '' ? [] : s.split(' '));
+
+function toClient(row: Selectable<ClientsTable>): Client {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    allowedScopes: list(row.allowed_scopes),
+    defaultScopes: list(row.default_scopes),
+    grantTypes: list(row.grant_types) as GrantType[],
+    audience: row.audience,
+    tokenTtl: row.token_ttl,
+    enabled: row.enabled === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function recordChange(trx: Transaction<Database> | Kysely<Database>, kind: ChangeKind, subject: string, at: number) {
+  await trx.insertInto('changes').values({ kind, subject, created_at: at }).execute();
+}
+
+/** Clients and their secret hashes. Every write records a change in the same transaction. */
+export class ClientRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async find(clientId: string): Promise<ClientRecord | undefined> {
+    const row = await this.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    if (!row) return undefined;
+    const secrets = await this.db
+      .selectFrom('client_secrets')
+      .select(['id', 'secret_hash', 'created_at', 'expires_at'])
+      .where('client_id', '=', clientId)
+      .orderBy('id', 'desc')
+      .execute();
+    return {
+      client: toClient(row),
+      secrets: secrets.map((s) => ({ id: s.id, hash: s.secret_hash, createdAt: s.created_at, expiresAt: s.expires_at })),
+    };
+  }
+
+  async list(): Promise<Client[]> {
+    const rows = await this.db.selectFrom('clients').selectAll().orderBy('client_id').execute();
+    return rows.map(toClient);
+  }
+
+  /** false when the client id is taken. */
+  async create(client: Client, secretHash: string | null): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('clients').select('client_id').where('client_id', '=', client.clientId).executeTakeFirst();
+      if (existing) return false;
+      await trx
+        .insertInto('clients')
+        .values({
+          client_id: client.clientId,
+          name: client.name,
+          allowed_scopes: client.allowedScopes.join(' '),
+          default_scopes: client.defaultScopes.join(' '),
+          grant_types: client.grantTypes.join(' '),
+          audience: client.audience,
+          token_ttl: client.tokenTtl,
+          enabled: client.enabled ? 1 : 0,
+          created_at: client.createdAt,
+          updated_at: client.updatedAt,
+        })
+        .execute();
+      if (secretHash !== null) {
+        await trx.insertInto('client_secrets').values({ client_id: client.clientId, secret_hash: secretHash, created_at: client.createdAt, expires_at: null }).execute();
+      }
+      await recordChange(trx, 'client', client.clientId, client.createdAt);
+      return true;
+    });
+  }
+
+  /** false when the client does not exist. */
+  async update(clientId: string, patch: ClientPatch, at: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const values: Partial<Selectable<ClientsTable>> = { updated_at: at };
+      if (patch.name !== undefined) values.name = patch.name;
+      if (patch.allowedScopes !== undefined) values.allowed_scopes = patch.allowedScopes.join(' ');
+      if (patch.defaultScopes !== undefined) values.default_scopes = patch.defaultScopes.join(' ');
+      if (patch.grantTypes !== undefined) values.grant_types = patch.grantTypes.join(' ');
+      if (patch.audience !== undefined) values.audience = patch.audience;
+      if (patch.tokenTtl !== undefined) values.token_ttl = patch.tokenTtl;
+      if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
+      const result = await trx.updateTable('clients').set(values).where('client_id', '=', clientId).executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await recordChange(trx, 'client', clientId, at);
+      return true;
+    });
+  }
+
+  async delete(clientId: string, at: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).execute();
+      const result = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await recordChange(trx, 'client', clientId, at);
+      return true;
+    });
+  }
+
+  /**
+   * Adds a secret. Secrets that had no end get one at `oldSecretsExpireAt` (the grace period);
+   * those already past their end are removed.
+   */
+  async addSecret(clientId: string, secretHash: string, oldSecretsExpireAt: number, at: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const exists = await trx.selectFrom('clients').select('client_id').where('client_id', '=', clientId).executeTakeFirst();
+      if (!exists) return false;
+      await trx.updateTable('client_secrets').set({ expires_at: oldSecretsExpireAt }).where('client_id', '=', clientId).where('expires_at', 'is', null).execute();
+      await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).where('expires_at', '<=', at).execute();
+      await trx.insertInto('client_secrets').values({ client_id: clientId, secret_hash: secretHash, created_at: at, expires_at: null }).execute();
+      await recordChange(trx, 'client', clientId, at);
+      await trx.updateTable('clients').set({ updated_at: at }).where('client_id', '=', clientId).execute();
+      return true;
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import type { Kysely, Selectable } from 'kysely';
+import { recordChange } from './client-repository.js';
+import type { Database, SigningKeysTable } from './schema.js';
+
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+
+export class KeyRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Keys not yet retired at `now`, oldest activation first. */
+  async listPublished(now: number): Promise<SigningKeyRow[]> {
+    return this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where((eb) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', now)]))
+      .orderBy('activate_at')
+      .execute();
+  }
+
+  async listAll(): Promise<SigningKeyRow[]> {
+    return this.db.selectFrom('signing_keys').selectAll().orderBy('activate_at').execute();
+  }
+
+  /**
+   * Inserts a key. Every key that was not yet scheduled for retirement gets `retireOthersAt`:
+   * the moment the new key takes over plus the longest token lifetime, so every token an old
+   * key signed has expired before that key leaves the JWKS.
+   * With `onlyIfNone`, inserts only when no published key exists (first start; several nodes may race).
+   */
+  async insert(row: SigningKeyRow, retireOthersAt: number | null, onlyIfNone = false): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      if (onlyIfNone) {
+        const any = await trx
+          .selectFrom('signing_keys')
+          .select('kid')
+          .where((eb) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', row.created_at)]))
+          .executeTakeFirst();
+        if (any) return false;
+      }
+      if (retireOthersAt !== null) {
+        await trx.updateTable('signing_keys').set({ retire_at: retireOthersAt }).where('retire_at', 'is', null).execute();
+      }
+      await trx.insertInto('signing_keys').values(row).execute();
+      await recordChange(trx, 'key', row.kid, row.created_at);
+      return true;
+    });
+  }
+
+  /** Removes keys (and their encrypted private parts) retired before `before`. */
+  async deleteRetired(before: number): Promise<number> {
+    const result = await this.db.deleteFrom('signing_keys').where('retire_at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

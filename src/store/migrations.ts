@@ -1,0 +1,86 @@
+/**
+ * Versioned migrations for both dialects, kept in code so the package carries them.
+ * Append new entries; never edit one that has shipped.
+ */
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect, Store } from './database.js';
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const serial = dialect === 'postgres' ? sql`bigserial primary key` : sql`integer primary key autoincrement`;
+  const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('clients')
+          .addColumn('client_id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('allowed_scopes', 'text', (c) => c.notNull())
+          .addColumn('default_scopes', 'text', (c) => c.notNull())
+          .addColumn('grant_types', 'text', (c) => c.notNull())
+          .addColumn('audience', 'text')
+          .addColumn('token_ttl', 'integer')
+          .addColumn('enabled', 'integer', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('client_secrets')
+          .addColumn('id', serial)
+          .addColumn('client_id', 'text', (c) => c.notNull().references('clients.client_id').onDelete('cascade'))
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('expires_at', bigint)
+          .execute();
+        await db.schema.createIndex('client_secrets_client').on('client_secrets').column('client_id').execute();
+        await db.schema
+          .createTable('signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('alg', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('private_key_enc', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('activate_at', bigint, (c) => c.notNull())
+          .addColumn('retire_at', bigint)
+          .execute();
+        await db.schema
+          .createTable('changes')
+          .addColumn('seq', serial)
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+class CodeProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations() {
+    return migrations(this.dialect);
+  }
+}
+
+/** Applies pending migrations; returns the names applied. Safe to run on every start. */
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const migrator = new Migrator({ db: store.db, provider: new CodeProvider(store.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * The embedded store migrates itself at start-up; a shared PostgreSQL is migrated on purpose
+ * (`d1-authz migrate`), so a node never changes a schema that other nodes are running on.
+ */
+export async function ensureSchema(store: Store, info: (msg: string) => void): Promise<void> {
+  if (store.dialect === 'sqlite') {
+    const applied = await migrateToLatest(store);
+    if (applied.length) info(`applied migrations: ${applied.join(', ')}`);
+    return;
+  }
+  const migrator = new Migrator({ db: store.db, provider: new CodeProvider(store.dialect) });
+  const pending = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined);
+  if (pending.length) throw new Error(`the database schema is not current (pending: ${pending.map((m) => m.name).join(', ')}); run "d1-authz migrate"`);
+}
