@@ -17,6 +17,8 @@ export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof ClientAdminError) return invalidRequest(err.message);
   const status = (err as FastifyError | undefined)?.statusCode;
   if (status === 413) return new OAuthError('invalid_request', 413, 'the request body is too large', (err as Error).message);
+  // RFC 6749 §5.2 makes a wrong content type invalid_request, a 400: not the framework's 415.
+  if (status === 415) return invalidRequest('content-type must be application/x-www-form-urlencoded', (err as Error).message);
   if (status !== undefined && status >= 400 && status < 500) {
     return new OAuthError('invalid_request', status, 'the request is malformed', (err as Error).message);
   }

@@ -43,9 +43,9 @@ export function parseBasicAuthorization(header: string): BasicCredentials {
   if (colon < 0) throw invalidClient('authorization credentials have no colon');
   const rawId = decoded.slice(0, colon);
   const rawSecret = decoded.slice(colon + 1);
-  const clientId = formDecode(rawId);
-  const secret = formDecode(rawSecret);
-  if (clientId === null || secret === null) throw invalidClient('authorization credentials are not form-urlencoded');
+  // An id or secret that is not valid form-urlencoding was sent raw: take it as it is.
+  const clientId = formDecode(rawId) ?? rawId;
+  const secret = formDecode(rawSecret) ?? rawSecret;
   if (clientId.length === 0 || secret.length === 0) throw invalidClient('empty client id or secret');
   const secretCandidates = secret === rawSecret ? [secret] : [secret, rawSecret];
   return { clientId, secretCandidates };

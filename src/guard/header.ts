@@ -1,0 +1,38 @@
+/**
+ * RFC 6750 §2.1 Authorization Request Header Field:
+ *
+ *   b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+ *   credentials = "Bearer" 1*SP b64token
+ *
+ * The scheme is case-insensitive (RFC 9110 §11.1).
+ */
+
+export type ParsedAuthorization =
+  | { kind: 'missing' }
+  | { kind: 'bearer'; token: string }
+  | { kind: 'invalid'; reason: string };
+
+const CREDENTIALS = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/;
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+export function parseAuthorization(header: string | readonly string[] | undefined): ParsedAuthorization {
+  if (header === undefined) return { kind: 'missing' };
+  if (typeof header !== 'string') {
+    if (header.length === 0) return { kind: 'missing' };
+    if (header.length > 1) return { kind: 'invalid', reason: 'multiple Authorization headers' };
+    return parseAuthorization(header[0]);
+  }
+  // Leading/trailing OWS is not part of the field value (RFC 9110 §5.5); node already strips it.
+  const value = header.trim();
+  if (value === '') return { kind: 'missing' };
+  const match = CREDENTIALS.exec(value);
+  if (!match) return { kind: 'invalid', reason: 'malformed Authorization header' };
+  const scheme = match[1] ?? '';
+  const rest = match[2] ?? '';
+  if (scheme.toLowerCase() !== 'bearer') {
+    return { kind: 'invalid', reason: 'unsupported authorization scheme, expected Bearer' };
+  }
+  if (rest === '') return { kind: 'invalid', reason: 'missing bearer token' };
+  if (!B64TOKEN.test(rest)) return { kind: 'invalid', reason: 'malformed bearer token' };
+  return { kind: 'bearer', token: rest };
+}

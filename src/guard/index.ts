@@ -1,0 +1,18 @@
+/**
+ * d1-authz/guard: verification of d1-authz RFC 9068 access tokens for resource servers, with
+ * Fastify, Express/Connect and plain node:http adapters.
+ */
+export { createGuard, DEFAULT_ALGORITHMS } from './guard.js';
+export type { AccessTokenClaims, Guard, GuardOptions, GuardStats, VerifiedToken, VerifyOptions } from './guard.js';
+export { GuardError, quoteHeaderValue } from './errors.js';
+export type { GuardErrorBody, GuardErrorCode, GuardErrorInit, GuardErrorStatus } from './errors.js';
+export { parseAuthorization } from './header.js';
+export type { ParsedAuthorization } from './header.js';
+export { certificateThumbprint, peerCertificateThumbprint } from './thumbprint.js';
+export { expressGuard } from './express.js';
+export type { AuthenticatedRequest, ConnectMiddleware, ConnectNext, GuardAdapterOptions } from './express.js';
+export { withGuard } from './node.js';
+export type { GuardedHandler, WithGuardOptions } from './node.js';
+export { d1AuthPlugin, requireAuth } from './fastify.js';
+export type { D1AuthPluginOptions, D1AuthPreHandler } from './fastify.js';
+export { sendGuardError } from './respond.js';
