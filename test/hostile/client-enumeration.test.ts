@@ -41,6 +41,13 @@ describe('client enumeration by timing', () => {
     assert.deepEqual(await count('off', 'o'.repeat(32)), { ok: false, hashes: 1 });
     assert.deepEqual(await count('known', 'k'.repeat(32)), { ok: true, hashes: 1 });
     assert.deepEqual(await count('known', 'k'.repeat(32)), { ok: true, hashes: 0 }, 'verified once, then served from the credential cache');
+
+    // A cold burst of identical credentials (D1 after a deploy) shares one slow hash instead of queueing 20.
+    await service.create('burst', {}, { secret: 'b'.repeat(32) });
+    hashes = 0;
+    const results = await Promise.all(Array.from({ length: 20 }, () => auth.authenticate({ clientId: 'burst', secretCandidates: ['b'.repeat(32)] })));
+    assert.ok(results.every((r) => r.ok));
+    assert.equal(hashes, 1);
     await store.close();
   });
 });

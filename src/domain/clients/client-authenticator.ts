@@ -7,6 +7,7 @@
 import type { BasicCredentials } from '../../protocol/basic-auth.js';
 import type { AuthenticationResult } from '../../protocol/token-endpoint.js';
 import type { ClientSecret } from './client.js';
+import type { ClientRecord } from '../../store/client-repository.js';
 import type { ClientDirectory } from './client-directory.js';
 import type { CredentialCache } from './credential-cache.js';
 import { hashSecret, verifySecret } from './secret-hash.js';
@@ -17,6 +18,7 @@ export class HashCapacityError extends Error {
 
 export class ClientAuthenticator {
   private pendingHashes = 0;
+  private readonly inflight = new Map<string, Promise<AuthenticationResult>>();
 
   private constructor(
     private readonly directory: ClientDirectory,
@@ -46,7 +48,17 @@ export class ClientAuthenticator {
         }
       }
     }
+    // Identical credentials arriving together (D1 after a deploy, a burst from one client) share one slow hash.
+    const key = this.cache.mac(clientId, secretCandidates.join('\0'));
+    const shared = this.inflight.get(key);
+    if (shared) return shared;
     if (this.pendingHashes >= this.maxPendingHashes) throw new HashCapacityError('too many secret verifications pending');
+    const verification = this.verifySlowly(clientId, secretCandidates, record).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, verification);
+    return verification;
+  }
+
+  private async verifySlowly(clientId: string, secretCandidates: readonly string[], record: ClientRecord | undefined): Promise<AuthenticationResult> {
     this.pendingHashes++;
     try {
       if (!record) {
@@ -62,6 +74,17 @@ export class ClientAuthenticator {
     } finally {
       this.pendingHashes--;
     }
+  }
+
+  /**
+   * RFC 8705 §2 tls_client_auth: no secret; the TLS handshake (or the trusted proxy) proved possession
+   * of a certificate chained to the trusted CA, and protocol/mtls.ts matches it to the client. No hash
+   * to pay: an attacker must hold such a certificate before learning whether a client id exists.
+   */
+  async authenticateByCertificate(clientId: string): Promise<AuthenticationResult> {
+    const record = await this.directory.get(clientId);
+    if (!record) return { ok: false, reason: 'unknown_client' };
+    return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
   }
 
   private async firstMatch(candidates: readonly string[], secrets: readonly ClientSecret[]) {

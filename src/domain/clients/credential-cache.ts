@@ -22,7 +22,8 @@ export class CredentialCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private mac(clientId: string, secret: string): string {
+  /** The cache key of a (client_id, secret) pair: an HMAC, so no secret is ever held as a key. */
+  mac(clientId: string, secret: string): string {
     return createHmac('sha256', this.macKey).update(clientId).update('\0').update(secret).digest('base64');
   }
 
