@@ -1,85 +1,83 @@
 // Benchmark driver: `npm run bench` (= node --import tsx bench/run.ts).
 //
-// For each target (bench/targets.ts): spawn the server on a free 127.0.0.1 port, wait until ready,
+// Token targets (bench/targets.ts): spawn the server on a free 127.0.0.1 port, wait until ready,
 // check one token (valid ES256 JWT against the server's JWKS, response shape, wrong secret refused),
 // warm up, then drive it with autocannon (keep-alive) at each connection count while sampling the
-// server process tree's CPU time and peak RSS from /proc. Prints the tables and writes BENCHMARKS.md.
+// server process tree's CPU time and peak RSS from /proc. Then the scenarios (bench/scenarios/:
+// well-known reads, guard verification, gateway), each with its own tables. Prints the report and
+// writes BENCHMARKS.md.
 //
-// Env:
-//   BENCH_ONLY=a,b          run only these targets (names from bench/targets.ts)
-//   BENCH_DURATION=10       seconds per load run
+// Env (bench/README.md has the full list):
+//   BENCH_ONLY=a,b          run only these targets/scenarios (names from bench/targets.ts, bench/scenarios/)
+//   BENCH_DURATION=10       seconds per load run of the main token targets
+//   BENCH_SECONDARY_DURATION=5  seconds per run of the secondary scenarios (scopes, well-known, gateway)
 //   BENCH_WARMUP=3          seconds of warm-up per target (at the highest connection count)
 //   BENCH_CONNECTIONS=16,64 connection counts
 //   BENCH_REPEAT=1          load runs per connection count; the table shows the best (highest tokens/s)
 //   BENCH_QUIET_WAIT=20     before each run, wait up to this many seconds for the machine to be idle (0 = don't)
+//   BENCH_CLIENTS=10000     clients of d1-authz-10k-clients
+//   BENCH_GUARD_SECONDS=2   seconds per guard micro-benchmark variant; BENCH_GUARD_TOKENS=5000 distinct tokens
 //   BENCH_OUT=path          report path (default BENCHMARKS.md at the repo root; '-' = don't write)
 //   BENCH_BUILD=1           run `npm run build` first (d1-authz targets need dist/)
+//   BENCH_DIST=dir          d1-authz build to run and import (default dist/; must be inside the repo)
 //   BENCH_D1_LOG_LEVEL=info D1AUTHZ_LOG_LEVEL for the d1-authz targets
 //   BENCH_LOG_DIR=dir       keep each server's stdout/stderr there (default: stdout discarded)
 //   BENCH_KEEP=1            keep the per-target temp directories
 //   BENCH_TSX=1             run the baselines as .ts through tsx (default: transpiled to plain JS first)
 
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import autocannon from 'autocannon';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { JSONWebKeySet } from 'jose';
+import type autocannon from 'autocannon';
 
-import { BENCH_REQUEST_SCOPE, TOKEN_TTL_S } from './lib/shared.js';
-import { cpuSecondsBetween, cpuTicks, machineBusySeconds, peakRssMiB, processTree, resetPeakRss, rssMiB } from './lib/proc.js';
-import { RATIO_PAIRS, ROOT, TARGETS } from './targets.js';
-import type { LaunchSpec, ResponseShape, Target } from './targets.js';
+import { makeChecker } from './lib/check.js';
+import type { TokenChecker } from './lib/check.js';
+import { D1_CLIENT_ID } from './lib/d1.js';
+import { fmt, mdTable, ratio } from './lib/format.js';
+import { isNoisy, measuredLoad, QUIET_CORES, runAutocannon, waitQuiet } from './lib/load.js';
+import { processTree, rssMiB } from './lib/proc.js';
+import { basicAuth, freePort, log, ServerProcess } from './lib/server.js';
+import {
+  CLIENTS,
+  CONNECTIONS,
+  DIST_DIR,
+  DURATION_S,
+  GUARD_S,
+  KEEP,
+  ONLY,
+  OUT,
+  QUIET_BUDGET_S,
+  QUIET_WAIT_S,
+  REPEAT,
+  ROOT,
+  SECONDARY_S,
+  WARMUP_S,
+} from './lib/settings.js';
+import { BENCH_REQUEST_SCOPE } from './lib/shared.js';
+import type { Credentials, LaunchSpec, Scenario, ScenarioOutcome, Target, TokenMix } from './lib/types.js';
+import { SCENARIOS } from './scenarios/index.js';
+import { RATIO_PAIRS, TARGETS } from './targets.js';
 
-// ---------------------------------------------------------------------------------------------
-// Settings
-
-function numEnv(name: string, def: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return v;
-}
-
-const DURATION_S = numEnv('BENCH_DURATION', 10);
-const WARMUP_S = numEnv('BENCH_WARMUP', Math.min(3, DURATION_S));
-const CONNECTIONS = (process.env['BENCH_CONNECTIONS'] ?? '16,64')
-  .split(',')
-  .map((s) => Number.parseInt(s.trim(), 10))
-  .filter((n) => Number.isInteger(n) && n > 0);
-const ONLY = (process.env['BENCH_ONLY'] ?? '')
-  .split(',')
-  .map((s) => s.trim())
-  .filter((s) => s !== '');
-const REPEAT = Math.round(numEnv('BENCH_REPEAT', 1));
-const QUIET_WAIT_S = process.env['BENCH_QUIET_WAIT'] === '0' ? 0 : numEnv('BENCH_QUIET_WAIT', 20);
-const OUT = process.env['BENCH_OUT'] ?? join(ROOT, 'BENCHMARKS.md');
-const LOG_DIR = process.env['BENCH_LOG_DIR'];
-const KEEP = process.env['BENCH_KEEP'] === '1';
-const READY_TIMEOUT_MS = 60_000;
-const CLIENT_ID = 'bench-client';
 /** 2xx bodies kept per run (uniform reservoir sample over the whole run) for full JWT verification. */
 const MAX_SAMPLES = 8;
+/** autocannon response timeout (s) for the cold pass, where every request waits for a scrypt. */
+const COLD_TIMEOUT_S = 120;
 
-if (CONNECTIONS.length === 0) throw new Error('BENCH_CONNECTIONS has no valid value');
+const KNOWN = [...TARGETS.map((t) => t.name), ...SCENARIOS.map((s) => s.name)];
 for (const name of ONLY) {
-  if (!TARGETS.some((t) => t.name === name)) {
-    throw new Error(`BENCH_ONLY: unknown target "${name}" (known: ${TARGETS.map((t) => t.name).join(', ')})`);
-  }
+  if (!KNOWN.includes(name)) throw new Error(`BENCH_ONLY: unknown target "${name}" (known: ${KNOWN.join(', ')})`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Results
 
 interface LoadResult {
-  target: string;
+  /** Row label: the target name, or `name (variant)`. */
+  label: string;
   connections: number;
   tokensPerSec: number;
   p50: number;
@@ -106,288 +104,100 @@ interface TargetReport {
   reason?: string;
   startupMs?: number;
   idleRssMiB?: number;
+  elapsedS?: number;
+  mix?: string;
   checks: string[];
   notes: string[];
   runs: LoadResult[];
 }
 
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-function log(msg: string): void {
-  process.stderr.write(`[bench] ${msg}\n`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('no port'));
-        return;
-      }
-      const { port } = addr;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function basicAuth(id: string, secret: string): string {
-  // RFC 6749 §2.3.1: form-urlencode both parts before Base64.
-  const enc = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
-}
-
-const FORM_BODY = `grant_type=client_credentials&scope=${encodeURIComponent(BENCH_REQUEST_SCOPE)}`;
-
-/** Servers currently running, so an unexpected exit of the driver does not leave them behind. */
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
-
-class ServerProcess {
-  readonly child: ChildProcess;
-  private stderrTail = '';
-  private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly fds: number[] = [];
-
-  constructor(name: string, spec: LaunchSpec) {
-    let stdout: 'ignore' | number = 'ignore';
-    let stderr: 'pipe' | number = 'pipe';
-    if (LOG_DIR !== undefined) {
-      mkdirSync(LOG_DIR, { recursive: true });
-      stdout = openSync(join(LOG_DIR, `${name}.stdout.log`), 'w');
-      stderr = openSync(join(LOG_DIR, `${name}.stderr.log`), 'w');
-      this.fds.push(stdout, stderr);
-    }
-    this.child = spawn(spec.command, spec.args, { cwd: ROOT, env: spec.env, stdio: ['ignore', stdout, stderr] });
-    this.child.stderr?.setEncoding('utf8');
-    this.child.stderr?.on('data', (d: string) => {
-      this.stderrTail = (this.stderrTail + d).slice(-4000);
-    });
-    live.add(this.child);
-    this.child.on('exit', (code, signal) => {
-      this.exited = { code, signal };
-      live.delete(this.child);
-    });
-  }
-
-  get pid(): number {
-    if (this.child.pid === undefined) throw new Error('server process did not start');
-    return this.child.pid;
-  }
-
-  get exitInfo(): string | undefined {
-    if (!this.exited) return undefined;
-    return `exited (${this.exited.signal ?? `code ${String(this.exited.code)}`})${this.stderrTail ? `; stderr:\n${this.stderrTail}` : ''}`;
-  }
-
-  tail(): string {
-    return this.stderrTail;
-  }
-
-  async waitReady(url: string): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      const dead = this.exitInfo;
-      if (dead) throw new Error(`server ${dead}`);
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-        await res.arrayBuffer();
-        if (res.ok) return;
-      } catch {
-        // not up yet
-      }
-      await sleep(100);
-    }
-    throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (${url})${this.stderrTail ? `; stderr:\n${this.stderrTail}` : ''}`);
-  }
-
-  async stop(): Promise<void> {
-    const tree = this.child.pid !== undefined && !this.exited ? processTree(this.child.pid) : [];
-    if (!this.exited) {
-      const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-      this.child.kill('SIGTERM');
-      await Promise.race([done, sleep(5000)]);
-      if (!this.exited) {
-        this.child.kill('SIGKILL');
-        await Promise.race([done, sleep(2000)]);
-      }
-    }
-    // Leftover descendants (e.g. cluster workers) of the server we started.
-    await sleep(200);
-    for (const pid of tree) {
-      if (pid === this.child.pid) continue;
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    for (const fd of this.fds) closeSync(fd);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Token checks
-
-interface TokenChecker {
-  check(body: string): Promise<string | null>;
-}
-
-async function makeChecker(jwksUrl: string, shape: ResponseShape): Promise<TokenChecker> {
-  const res = await fetch(jwksUrl);
-  if (!res.ok) throw new Error(`JWKS ${jwksUrl} answered ${res.status}`);
-  const jwks = (await res.json()) as JSONWebKeySet;
-  const keyset = createLocalJWKSet(jwks);
-  return {
-    async check(body: string): Promise<string | null> {
-      let json: Record<string, unknown>;
-      try {
-        json = JSON.parse(body) as Record<string, unknown>;
-      } catch {
-        return `not JSON: ${body.slice(0, 120)}`;
-      }
-      const at = json['access_token'];
-      if (typeof at !== 'string') return 'no access_token';
-      if (typeof json['token_type'] !== 'string' || json['token_type'].toLowerCase() !== 'bearer') {
-        return `token_type ${String(json['token_type'])}`;
-      }
-      if (shape === 'd1') {
-        if (json['token_type'] !== 'Bearer') return `token_type ${String(json['token_type'])} (D1 wants "Bearer")`;
-        if (json['expires_in'] !== String(TOKEN_TTL_S)) return `expires_in ${JSON.stringify(json['expires_in'])} (want "${TOKEN_TTL_S}")`;
-        if (typeof json['scope'] !== 'string') return 'no scope';
-        const ea = json['expires_at'];
-        if (typeof ea !== 'string' || Number.isNaN(Date.parse(ea))) return `expires_at ${JSON.stringify(ea)}`;
-      } else if (typeof json['expires_in'] !== 'number') {
-        return `expires_in ${JSON.stringify(json['expires_in'])} (want a number)`;
-      }
-      try {
-        const header = decodeProtectedHeader(at);
-        if (header.alg !== 'ES256') return `alg ${String(header.alg)}`;
-        const { payload } = await jwtVerify(at, keyset, { algorithms: ['ES256'] });
-        if (typeof payload.exp !== 'number' || payload.exp * 1000 <= Date.now()) return 'exp missing or past';
-      } catch (err) {
-        return `JWT: ${(err as Error).message}`;
-      }
-      return null;
-    },
-  };
+interface ScenarioReport {
+  scenario: Scenario;
+  status: 'ok' | 'skipped' | 'failed';
+  reason?: string;
+  elapsedS?: number;
+  outcome?: ScenarioOutcome;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Load
 
+const form = (scope: string): string => `grant_type=client_credentials&scope=${encodeURIComponent(scope)}`;
+const FORM_BODY = form(BENCH_REQUEST_SCOPE);
+
+/** Where the next request of a `spread` mix starts (shared by all connections, kept across runs). */
+interface SpreadState {
+  next: number;
+}
+
 interface LoadPlan {
   url: string;
+  /** Authorization of the default (non-spread) requests. */
   authorization: string;
+  mix: TokenMix | undefined;
+  spread: { auths: string[]; state: SpreadState } | undefined;
   connections: number;
-  durationS: number;
+  /** Timed run ... */
+  durationS?: number;
+  /** ... or exactly this many requests. */
+  amount?: number;
+  timeoutS?: number;
 }
 
-interface LoadOutcome {
-  result: autocannon.Result;
+interface LoadCounters {
+  seen: number;
   malformed: number;
+  wrongScope: number;
   samples: string[];
-  /** 2xx latencies in ms, sorted ascending (autocannon's own histogram has 1 ms resolution). */
-  latencies: Float64Array;
 }
 
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx] ?? Number.NaN;
+/** The autocannon `requests` for a plan; every 2xx body is checked cheaply and reservoir-sampled. */
+function tokenRequests(plan: LoadPlan, counters: LoadCounters): autocannon.Request[] {
+  const kinds = plan.mix?.sequence ?? [{ body: FORM_BODY }];
+  return kinds.map((kind) => {
+    const expect = kind.expectScope === undefined ? undefined : `"scope":${JSON.stringify(kind.expectScope)}`;
+    const request: autocannon.Request = {
+      method: 'POST',
+      headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body: kind.body,
+      onResponse: (status: number, body: string) => {
+        if (status < 200 || status > 299) return;
+        // Cheap per-response check; full JWT verification on a sample after the run.
+        if (!body.includes('"access_token":"ey')) counters.malformed++;
+        if (expect !== undefined && !body.includes(expect)) counters.wrongScope++;
+        counters.seen++;
+        if (counters.samples.length < MAX_SAMPLES) counters.samples.push(body);
+        else {
+          const j = Math.floor(Math.random() * counters.seen);
+          if (j < MAX_SAMPLES) counters.samples[j] = body;
+        }
+      },
+    };
+    const spread = plan.spread;
+    if (spread) {
+      const n = spread.auths.length;
+      request.setupRequest = (req) => ({ ...req, headers: { ...req.headers, authorization: spread.auths[spread.state.next++ % n] } });
+    }
+    return request;
+  });
 }
 
-async function load(plan: LoadPlan): Promise<LoadOutcome> {
-  let seen = 0;
-  let malformed = 0;
-  const samples: string[] = [];
-  let lat = new Float64Array(1 << 16);
-  let nLat = 0;
-  const result = await runAutocannon({
+function autocannonOptions(plan: LoadPlan, counters: LoadCounters): autocannon.Options {
+  return {
     url: plan.url,
     connections: plan.connections,
-    duration: plan.durationS,
-    pipelining: 1,
-    requests: [
-      {
-        method: 'POST',
-        headers: {
-          authorization: plan.authorization,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: FORM_BODY,
-        onResponse: (status: number, body: string) => {
-          if (status < 200 || status > 299) return;
-          // Cheap per-response check; full JWT verification on a sample after the run.
-          if (!body.includes('"access_token":"ey')) malformed++;
-          seen++;
-          if (samples.length < MAX_SAMPLES) samples.push(body);
-          else {
-            const j = Math.floor(Math.random() * seen);
-            if (j < MAX_SAMPLES) samples[j] = body;
-          }
-        },
-      },
-    ],
-  }, (status, responseTime) => {
-    if (status < 200 || status > 299) return;
-    if (nLat === lat.length) {
-      const bigger = new Float64Array(lat.length * 2);
-      bigger.set(lat);
-      lat = bigger;
-    }
-    lat[nLat++] = responseTime;
-  });
-  const latencies = lat.subarray(0, nLat).sort();
-  return { result, malformed, samples, latencies };
+    ...(plan.amount !== undefined ? { amount: plan.amount } : { duration: plan.durationS ?? DURATION_S }),
+    ...(plan.timeoutS !== undefined ? { timeout: plan.timeoutS } : {}),
+    requests: tokenRequests(plan, counters),
+  };
 }
 
-function runAutocannon(
-  opts: autocannon.Options,
-  onResponse: (status: number, responseTimeMs: number) => void,
-): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(opts, (err: unknown, result: autocannon.Result) => {
-      if (err) reject(err instanceof Error ? err : new Error(String(err)));
-      else resolve(result);
-    });
-    instance.on('response', (_client, status, _bytes, responseTime) => onResponse(status, responseTime));
-  });
+async function warmUp(plan: LoadPlan): Promise<autocannon.Result> {
+  const counters: LoadCounters = { seen: 0, malformed: 0, wrongScope: 0, samples: [] };
+  return (await runAutocannon(autocannonOptions(plan, counters))).result;
 }
 
 const RSS_NOTE = 'peak RSS since process start (clear_refs failed)';
-
-/** Busy CPU (cores) of the whole machine must stay under this for a 1 s window to call it quiet. */
-const QUIET_CORES = 0.25;
-
-/** Wait (up to QUIET_WAIT_S) for a quiet 1 s window; the idle server under test barely registers. */
-async function waitQuiet(name: string): Promise<void> {
-  if (QUIET_WAIT_S <= 0) return;
-  const deadline = Date.now() + QUIET_WAIT_S * 1000;
-  let announced = false;
-  for (;;) {
-    const before = machineBusySeconds();
-    await sleep(1000);
-    const cores = machineBusySeconds() - before;
-    if (!(cores >= QUIET_CORES)) return; // also returns on NaN (no /proc/stat)
-    if (Date.now() >= deadline) {
-      log(`${name}: machine still busy (${cores.toFixed(2)} cores), running anyway`);
-      return;
-    }
-    if (!announced) {
-      log(`${name}: machine busy (${cores.toFixed(2)} cores used by others), waiting up to ${QUIET_WAIT_S}s`);
-      announced = true;
-    }
-  }
-}
 
 interface Measurement {
   run: LoadResult;
@@ -396,75 +206,93 @@ interface Measurement {
   rssResetFailed: boolean;
 }
 
-async function measure(name: string, server: ServerProcess, plan: LoadPlan, checker: TokenChecker): Promise<Measurement> {
-  const treeBefore = processTree(server.pid);
-  const rssResetFailed = !resetPeakRss(treeBefore);
-  const cpuBefore = cpuTicks(treeBefore);
-  const genBefore = process.cpuUsage();
-  const busyBefore = machineBusySeconds();
-  const { result, malformed, samples, latencies } = await load(plan);
-  const gen = process.cpuUsage(genBefore);
-  const genCpuS = (gen.user + gen.system) / 1e6;
-  const busy = machineBusySeconds() - busyBefore;
-  const treeAfter = processTree(server.pid);
-  const cpuS = cpuSecondsBetween(cpuBefore, cpuTicks(treeAfter));
-  const peak = peakRssMiB(treeAfter);
+async function measure(label: string, server: ServerProcess, plan: LoadPlan, checker: TokenChecker): Promise<Measurement> {
+  const counters: LoadCounters = { seen: 0, malformed: 0, wrongScope: 0, samples: [] };
+  const progress = plan.amount !== undefined ? (n: number) => log(`${label}: ${n}/${plan.amount ?? 0} responses`) : undefined;
+  const m = await measuredLoad([server.pid], autocannonOptions(plan, counters), progress);
   const dead = server.exitInfo;
   if (dead) throw new Error(`server died during load: ${dead}`);
 
   let badSamples = 0;
   const sampleProblems: string[] = [];
-  for (const s of samples) {
+  for (const s of counters.samples) {
     const p = await checker.check(s);
     if (p !== null) {
       badSamples++;
       sampleProblems.push(p);
     }
   }
-  const ok2xx = result['2xx'];
-  const durationS = result.duration > 0 ? result.duration : plan.durationS;
-  const errors = result.non2xx + result.errors + malformed + badSamples;
-  const parts: string[] = [];
-  if (result.non2xx) {
-    const codes = Object.entries(result.statusCodeStats ?? {})
-      .filter(([code]) => !code.startsWith('2'))
-      .map(([code, v]) => `${code}x${v.count ?? 0}`)
-      .join(' ');
-    parts.push(`non-2xx ${result.non2xx}${codes ? ` (${codes})` : ''}`);
-  }
-  if (result.errors) parts.push(`conn errors ${result.errors} (timeouts ${result.timeouts})`);
-  if (malformed) parts.push(`malformed bodies ${malformed}`);
+  const errors = m.httpErrors + counters.malformed + counters.wrongScope + badSamples;
+  const parts = [...m.httpErrorParts];
+  if (counters.malformed) parts.push(`malformed bodies ${counters.malformed}`);
+  if (counters.wrongScope) parts.push(`wrong scope granted ${counters.wrongScope}`);
   if (badSamples) parts.push(`bad samples ${badSamples}: ${sampleProblems[0] ?? ''}`);
   return {
     run: {
-      target: name,
+      label,
       connections: plan.connections,
-      tokensPerSec: ok2xx / durationS,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      p999: percentile(latencies, 99.9),
-      ok2xx,
+      tokensPerSec: m.rate,
+      p50: m.p50,
+      p99: m.p99,
+      p999: m.p999,
+      ok2xx: m.ok2xx,
       errors,
       errorDetail: parts.join('; '),
-      peakRssMiB: peak,
-      cpuS,
-      cpuMsPer1k: ok2xx > 0 ? (cpuS * 1000 * 1000) / ok2xx : Number.NaN,
-      genCpuS,
-      otherCpuS: Math.max(0, busy - cpuS - genCpuS),
-      processes: treeAfter.length,
-      durationS,
+      peakRssMiB: m.peakRssMiB,
+      cpuS: m.cpuS,
+      cpuMsPer1k: m.ok2xx > 0 ? (m.cpuS * 1000 * 1000) / m.ok2xx : Number.NaN,
+      genCpuS: m.genCpuS,
+      otherCpuS: m.otherCpuS,
+      processes: m.processes,
+      durationS: m.durationS,
       attempts: [],
     },
-    sampled: samples.length,
+    sampled: counters.samples.length,
     badSamples,
-    rssResetFailed,
+    rssResetFailed: m.rssResetFailed,
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // One target
 
+async function preflight(url: string, spec: LaunchSpec, checker: TokenChecker, creds: Credentials, report: TargetReport): Promise<void> {
+  const authorization = basicAuth(creds.clientId, creds.clientSecret);
+  const first = await fetch(url, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    body: FORM_BODY,
+  });
+  const firstBody = await first.text();
+  if (first.status !== 200) throw new Error(`pre-flight token request answered ${first.status}: ${firstBody.slice(0, 300)}`);
+  const problem = await checker.check(firstBody);
+  if (problem !== null) throw new Error(`pre-flight token invalid: ${problem}`);
+  report.checks.push('pre-flight token: 200, ES256 JWT verified against JWKS, response shape ok');
+  if (spec.authenticates) {
+    const bad = await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: basicAuth(creds.clientId, `${creds.clientSecret}x`),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: FORM_BODY,
+    });
+    await bad.arrayBuffer();
+    if (bad.status !== 401 && bad.status !== 400) throw new Error(`wrong secret answered ${bad.status} (want 401)`);
+    report.checks.push(`wrong secret refused (${bad.status})`);
+  }
+}
+
+function logRun(m: Measurement): void {
+  const r = m.run;
+  log(
+    `${r.label} c=${r.connections}: ${r.tokensPerSec.toFixed(0)} tok/s, p99 ${r.p99.toFixed(2)} ms, ` +
+      `errors ${r.errors}, RSS ${r.peakRssMiB.toFixed(1)} MiB, CPU ${r.cpuS.toFixed(2)} s, other CPU ${r.otherCpuS.toFixed(2)} s`,
+  );
+}
+
 async function runTarget(target: Target): Promise<TargetReport> {
+  const started = Date.now();
   const report: TargetReport = { target, status: 'ok', checks: [], notes: [], runs: [] };
   const skip = target.unavailable ? await target.unavailable() : null;
   if (skip !== null) {
@@ -474,12 +302,14 @@ async function runTarget(target: Target): Promise<TargetReport> {
 
   const workDir = mkdtempSync(join(os.tmpdir(), `d1-bench-${target.name}-`));
   let server: ServerProcess | undefined;
+  const durationS = target.durationS ?? DURATION_S;
   try {
     const port = await freePort();
     const secret = randomBytes(32).toString('base64url'); // 43 chars
     log(`${target.name}: preparing (port ${port})`);
-    const spec = await target.prepare({ port, workDir, secret, clientId: CLIENT_ID });
+    const spec = await target.prepare({ port, workDir, secret, clientId: D1_CLIENT_ID });
     report.notes.push(...spec.notes);
+    report.mix = spec.mix?.describe;
     const base = `http://127.0.0.1:${port}`;
 
     const t0 = Date.now();
@@ -490,67 +320,86 @@ async function runTarget(target: Target): Promise<TargetReport> {
     report.idleRssMiB = rssMiB(processTree(server.pid));
     log(`${target.name}: ready in ${report.startupMs} ms, idle RSS ${report.idleRssMiB.toFixed(1)} MiB`);
 
-    // Pre-flight: one token, verified; wrong secret refused.
-    const authorization = basicAuth(spec.credentials.clientId, spec.credentials.clientSecret);
+    // Pre-flight: one token, verified; wrong secret refused. (For a spread mix: with the template
+    // client, so that every spread client is still cold.)
     const url = `${base}${spec.tokenPath}`;
     const checker = await makeChecker(await spec.jwksUrl(base), spec.shape);
-    const first = await fetch(url, {
-      method: 'POST',
-      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
-      body: FORM_BODY,
+    await preflight(url, spec, checker, spec.credentials, report);
+
+    const spreadCreds = spec.mix?.spread;
+    const spreadState =
+      spreadCreds !== undefined && spreadCreds.length > 0
+        ? { auths: spreadCreds.map((c) => basicAuth(c.clientId, c.clientSecret)), state: { next: 0 } }
+        : undefined;
+    const plan = (connections: number, extra: Partial<LoadPlan> = {}): LoadPlan => ({
+      url,
+      authorization: basicAuth(spec.credentials.clientId, spec.credentials.clientSecret),
+      mix: spec.mix,
+      spread: spreadState,
+      connections,
+      durationS,
+      ...extra,
     });
-    const firstBody = await first.text();
-    if (first.status !== 200) throw new Error(`pre-flight token request answered ${first.status}: ${firstBody.slice(0, 300)}`);
-    const problem = await checker.check(firstBody);
-    if (problem !== null) throw new Error(`pre-flight token invalid: ${problem}`);
-    report.checks.push('pre-flight token: 200, ES256 JWT verified against JWKS, response shape ok');
-    if (spec.authenticates) {
-      const bad = await fetch(url, {
-        method: 'POST',
-        headers: {
-          authorization: basicAuth(spec.credentials.clientId, `${spec.credentials.clientSecret}x`),
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: FORM_BODY,
-      });
-      await bad.arrayBuffer();
-      if (bad.status !== 401 && bad.status !== 400) throw new Error(`wrong secret answered ${bad.status} (want 401)`);
-      report.checks.push(`wrong secret refused (${bad.status})`);
+    const variant = spec.mix?.coldPass && spreadState ? ' (warm)' : '';
+
+    if (spec.mix?.coldPass && spreadState) {
+      // Each client's first request: one scrypt per client. Fewest connections: the hash pool is
+      // saturated either way, and fewer requests queue behind it (latency stays under the timeout).
+      const n = spreadState.auths.length;
+      const connections = Math.min(...CONNECTIONS, n);
+      await waitQuiet(target.name);
+      log(`${target.name}: cold pass, ${n} requests (one per client) at ${connections} connections`);
+      const m = await measure(`${target.name} (cold)`, server, plan(connections, { amount: n, timeoutS: COLD_TIMEOUT_S }), checker);
+      if (m.rssResetFailed && !report.notes.includes(RSS_NOTE)) report.notes.push(RSS_NOTE);
+      logRun(m);
+      report.checks.push(`cold pass: ${m.sampled - m.badSamples}/${m.sampled} sampled tokens verified`);
+      report.notes.push(
+        `cold pass: ${n} requests, one per client (each client's secret verified with scrypt for the first time), ` +
+          `took ${fmt(m.run.durationS, 1)} s = ${fmt(m.run.tokensPerSec, 1)} tokens/s`,
+      );
+      report.runs.push({ ...m.run, attempts: [m.run.tokensPerSec] });
+      if (m.run.ok2xx === 0) throw new Error(`cold pass got no 2xx (${m.run.errorDetail})`);
+      const ttl = spec.mix.credentialCacheTtlS;
+      if (ttl !== undefined && m.run.durationS + WARMUP_S + 2 * durationS > ttl) {
+        report.notes.push(
+          `WARNING: the cold pass took ${fmt(m.run.durationS)} s, near or beyond the ${ttl} s credential cache TTL: ` +
+            'the first clients\' verifications expire before or during the warm runs, which are then partly cold',
+        );
+      }
     }
 
     const maxConn = Math.max(...CONNECTIONS);
     log(`${target.name}: warm-up ${WARMUP_S}s x ${maxConn} connections`);
-    const warm = await load({ url, authorization, connections: maxConn, durationS: WARMUP_S });
-    if (warm.result['2xx'] === 0) throw new Error(`warm-up got no 2xx (non2xx ${warm.result.non2xx}, errors ${warm.result.errors})`);
+    const warm = await warmUp(plan(maxConn, { durationS: WARMUP_S }));
+    if (warm['2xx'] === 0) throw new Error(`warm-up got no 2xx (non2xx ${warm.non2xx}, errors ${warm.errors})`);
 
     for (const connections of CONNECTIONS) {
-      const attempts: LoadResult[] = [];
+      const attempts: Measurement[] = [];
       let sampled = 0;
       let verified = 0;
       for (let i = 0; i < REPEAT; i++) {
         await sleep(500);
         await waitQuiet(target.name);
-        log(`${target.name}: ${connections} connections x ${DURATION_S}s${REPEAT > 1 ? ` (run ${i + 1}/${REPEAT})` : ''}`);
-        const m = await measure(target.name, server, { url, authorization, connections, durationS: DURATION_S }, checker);
+        log(`${target.name}${variant}: ${connections} connections x ${durationS}s${REPEAT > 1 ? ` (run ${i + 1}/${REPEAT})` : ''}`);
+        const m = await measure(`${target.name}${variant}`, server, plan(connections), checker);
         if (m.rssResetFailed && !report.notes.includes(RSS_NOTE)) report.notes.push(RSS_NOTE);
         sampled += m.sampled;
         verified += m.sampled - m.badSamples;
-        attempts.push(m.run);
-        log(
-          `${target.name} c=${connections}: ${m.run.tokensPerSec.toFixed(0)} tok/s, p99 ${m.run.p99.toFixed(2)} ms, ` +
-            `errors ${m.run.errors}, RSS ${m.run.peakRssMiB.toFixed(1)} MiB, CPU ${m.run.cpuS.toFixed(2)} s, other CPU ${m.run.otherCpuS.toFixed(2)} s`,
-        );
+        attempts.push(m);
+        logRun(m);
       }
       report.checks.push(`${connections} conns: ${verified}/${sampled} sampled tokens verified`);
       // Best of REPEAT by throughput (least disturbed); errors are summed over all attempts.
-      const best = attempts.reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
+      const best = attempts.map((a) => a.run).reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
       report.runs.push({
         ...best,
-        errors: attempts.reduce((n, a) => n + a.errors, 0),
-        errorDetail: attempts.map((a) => a.errorDetail).filter((d) => d !== '').join(' | '),
-        attempts: attempts.map((a) => a.tokensPerSec),
+        errors: attempts.reduce((n, a) => n + a.run.errors, 0),
+        errorDetail: attempts.map((a) => a.run.errorDetail).filter((d) => d !== '').join(' | '),
+        attempts: attempts.map((a) => a.run.tokensPerSec),
       });
     }
+    const procs = new Set(report.runs.map((r) => r.processes));
+    report.notes.push(`server processes during load: ${[...procs].join(', ')}`);
   } catch (err) {
     const msg = (err as Error).message;
     log(`${target.name}: FAILED: ${msg}`);
@@ -560,31 +409,34 @@ async function runTarget(target: Target): Promise<TargetReport> {
     if (server) await server.stop();
     if (!KEEP) rmSync(workDir, { recursive: true, force: true });
     else report.notes.push(`work dir kept: ${workDir}`);
+    report.elapsedS = (Date.now() - started) / 1000;
   }
   return report;
+}
+
+async function runScenario(scenario: Scenario): Promise<ScenarioReport> {
+  const started = Date.now();
+  const skip = scenario.unavailable ? await scenario.unavailable() : null;
+  if (skip !== null) {
+    log(`${scenario.name}: skipped (${skip})`);
+    return { scenario, status: 'skipped', reason: skip };
+  }
+  log(`${scenario.name}: starting`);
+  try {
+    const outcome = await scenario.run();
+    return { scenario, status: 'ok', outcome, elapsedS: (Date.now() - started) / 1000 };
+  } catch (err) {
+    const msg = (err as Error).message;
+    log(`${scenario.name}: FAILED: ${msg}`);
+    return { scenario, status: 'failed', reason: msg, elapsedS: (Date.now() - started) / 1000 };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Report
 
-function fmt(n: number, digits = 0): string {
-  if (!Number.isFinite(n)) return 'n/a';
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-function ratio(a: number, b: number): string {
-  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return 'n/a';
-  return `${(a / b).toFixed(2)}x`;
-}
-
-function mdTable(head: string[], rows: string[][], align?: ('l' | 'r')[]): string {
-  const sep = head.map((_, i) => ((align?.[i] ?? 'r') === 'l' ? ':---' : '---:'));
-  return [head, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-}
-
-/** More than 10% of the machine's CPU went to something other than the server and the load generator. */
 function noisy(run: LoadResult): boolean {
-  return run.otherCpuS > 0.1 * os.cpus().length * run.durationS;
+  return isNoisy(run.otherCpuS, run.durationS);
 }
 
 function resultsTable(reports: TargetReport[]): string {
@@ -592,7 +444,7 @@ function resultsTable(reports: TargetReport[]): string {
   for (const r of reports) {
     for (const run of r.runs) {
       rows.push([
-        run.target,
+        run.label,
         String(run.connections),
         fmt(run.tokensPerSec),
         fmt(run.p50, 2),
@@ -615,14 +467,11 @@ function resultsTable(reports: TargetReport[]): string {
 }
 
 function ratiosTable(reports: TargetReport[]): string | undefined {
-  const byName = new Map(reports.map((r) => [r.target.name, r]));
+  const runs = reports.flatMap((r) => r.runs);
   const rows: string[][] = [];
   for (const pair of RATIO_PAIRS) {
-    const num = byName.get(pair.numerator);
-    const den = byName.get(pair.denominator);
-    if (!num || !den) continue;
-    for (const a of num.runs) {
-      const b = den.runs.find((x) => x.connections === a.connections);
+    for (const a of runs.filter((x) => x.label === pair.numerator)) {
+      const b = runs.find((x) => x.label === pair.denominator && x.connections === a.connections);
       if (!b) continue;
       rows.push([
         `${pair.numerator} / ${pair.denominator}`,
@@ -632,24 +481,40 @@ function ratiosTable(reports: TargetReport[]): string | undefined {
         ratio(a.p99, b.p99),
         ratio(a.peakRssMiB, b.peakRssMiB),
         ratio(a.cpuMsPer1k, b.cpuMsPer1k),
+        pair.goal ? `${pair.goal.text}: ${pair.goal.met(a.tokensPerSec / b.tokensPerSec) ? 'met' : 'MISSED'}` : '',
       ]);
     }
   }
   if (rows.length === 0) return undefined;
-  return mdTable(['pair', 'conns', 'tokens/s', 'p50', 'p99', 'peak RSS', 'CPU per token'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r']);
+  return mdTable(['pair', 'conns', 'tokens/s', 'p50', 'p99', 'peak RSS', 'CPU per token', 'goal'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']);
 }
 
-function targetsTable(reports: TargetReport[]): string {
+function statusCell(status: 'ok' | 'skipped' | 'failed', reason: string | undefined): string {
+  return status === 'ok' ? 'ok' : `${status}: ${(reason ?? '').split('\n')[0]?.slice(0, 160) ?? ''}`;
+}
+
+function targetsTable(reports: TargetReport[], scenarios: ScenarioReport[]): string {
   return mdTable(
-    ['target', 'what', 'status', 'startup ms', 'idle RSS MiB'],
-    reports.map((r) => [
-      r.target.name,
-      r.target.description,
-      r.status === 'ok' ? 'ok' : `${r.status}: ${(r.reason ?? '').split('\n')[0]?.slice(0, 160) ?? ''}`,
-      r.startupMs !== undefined ? fmt(r.startupMs) : '',
-      r.idleRssMiB !== undefined ? fmt(r.idleRssMiB, 1) : '',
-    ]),
-    ['l', 'l', 'l', 'r', 'r'],
+    ['target', 'what', 'status', 'startup ms', 'idle RSS MiB', 'took s'],
+    [
+      ...reports.map((r) => [
+        r.target.name,
+        r.target.description,
+        statusCell(r.status, r.reason),
+        r.startupMs !== undefined ? fmt(r.startupMs) : '',
+        r.idleRssMiB !== undefined ? fmt(r.idleRssMiB, 1) : '',
+        r.elapsedS !== undefined ? fmt(r.elapsedS) : '',
+      ]),
+      ...scenarios.map((s) => [
+        s.scenario.name,
+        s.scenario.description,
+        statusCell(s.status, s.reason),
+        '',
+        '',
+        s.elapsedS !== undefined ? fmt(s.elapsedS) : '',
+      ]),
+    ],
+    ['l', 'l', 'l', 'r', 'r', 'r'],
   );
 }
 
@@ -671,8 +536,9 @@ function machine(): string[] {
   ];
 }
 
-function render(reports: TargetReport[], startedAt: Date, elapsedS: number): string {
+function render(reports: TargetReport[], scenarios: ScenarioReport[], startedAt: Date, elapsedS: number): string {
   const lines: string[] = [];
+  const secondary = reports.some((r) => r.target.durationS !== undefined && r.target.durationS !== DURATION_S);
   lines.push('# Benchmarks', '');
   lines.push(
     `Generated by \`bench/run.ts\` on ${startedAt.toISOString()} (took ${fmt(elapsedS)} s).`,
@@ -686,16 +552,21 @@ function render(reports: TargetReport[], startedAt: Date, elapsedS: number): str
     '## Method',
     '',
     `- Each target runs as its own child process on 127.0.0.1; autocannon (in the driver process) sends keep-alive ` +
-      `\`POST /authz/d1/v1/oauth2/token\` with \`Authorization: Basic\` and \`${FORM_BODY}\`, pipelining 1.`,
+      `\`POST /authz/d1/v1/oauth2/token\` with \`Authorization: Basic\` and \`${FORM_BODY}\`, pipelining 1 ` +
+      '(d1-authz-scopes and d1-authz-10k-clients vary the requests: see Load shapes).',
+    `- d1-authz runs \`${relative(ROOT, join(DIST_DIR, 'cli', 'main.js'))}\` with its defaults (no D1AUTHZ_* of the calling shell; client secrets hashed by \`client create\` at the default scrypt cost), on a temp SQLite store.`,
     `- Per target: ${WARMUP_S} s warm-up at ${Math.max(...CONNECTIONS)} connections, then ${DURATION_S} s per connection count (${CONNECTIONS.join(', ')})` +
+      (secondary ? ` (${SECONDARY_S} s for the secondary targets)` : '') +
       (REPEAT > 1 ? `, ${REPEAT} runs each; each row is the run with the highest tokens/s (errors summed over all runs).` : '.'),
     ...(QUIET_WAIT_S > 0
-      ? [`- Before each run the driver waits (up to ${QUIET_WAIT_S} s) for a 1 s window with < ${QUIET_CORES} cores busy machine-wide.`]
+      ? [
+          `- Before each run the driver waits (up to ${QUIET_WAIT_S} s, at most ${QUIET_BUDGET_S} s in all) for a 1 s window with < ${QUIET_CORES} cores busy machine-wide.`,
+        ]
       : []),
     '- Before load: one token is fetched and verified (ES256 JWT against the server JWKS, response shape), and a wrong secret must be refused. ' +
-      `During load every 2xx body is checked to contain an access token, and ${MAX_SAMPLES} bodies per run, sampled uniformly, are fully verified.`,
+      `During load every 2xx body is checked to contain an access token (and, for d1-authz-scopes, exactly the requested scope), and ${MAX_SAMPLES} bodies per run, sampled uniformly, are fully verified.`,
     '- tokens/s = 2xx responses / run duration. Latency percentiles are computed from every 2xx response time (hrtime, sub-ms). ' +
-      'errors = non-2xx + connection errors + malformed bodies + failed samples.',
+      'errors = non-2xx + connection errors + malformed bodies + wrong scopes + failed samples.',
     `- Baselines run as ${process.env['BENCH_TSX'] === '1' ? '.ts via `node --import tsx`' : 'plain JS transpiled into bench/.bench-tmp (no tsx loader in the measured process), like d1-authz from dist/'}.`,
     '- peak RSS = sum of VmHWM over the server process tree (cluster workers included), reset before each run via /proc/PID/clear_refs; ' +
       'server CPU s = utime+stime of the tree during the run; loadgen CPU s = the driver process (autocannon) during the run; ' +
@@ -705,31 +576,52 @@ function render(reports: TargetReport[], startedAt: Date, elapsedS: number): str
     '',
     '## Targets',
     '',
-    targetsTable(reports),
-    '',
-    '## Results',
-    '',
-    resultsTable(reports),
+    targetsTable(reports, scenarios),
     '',
   );
+  const mixes = reports.filter((r) => r.mix !== undefined);
+  if (mixes.length > 0) {
+    lines.push('## Load shapes', '');
+    for (const r of mixes) lines.push(`- ${r.target.name}: ${r.mix ?? ''}`);
+    if (mixes.some((r) => r.runs.some((x) => x.label.endsWith('(cold)')))) {
+      lines.push(
+        `- \`(cold)\`: exactly one request per client (each pays one scrypt verification of its secret, at the lowest connection count, timeout ${COLD_TIMEOUT_S} s), ` +
+          'then the warm-up and the `(warm)` runs, in which every client has been verified once already (credential cache hit).',
+      );
+    }
+    lines.push('');
+  }
+  if (reports.some((r) => r.runs.length > 0)) lines.push('## Results', '', resultsTable(reports), '');
   const ratios = ratiosTable(reports);
   if (ratios !== undefined) lines.push('## Ratios', '', ratios, '');
+  for (const s of scenarios) {
+    for (const section of s.outcome?.sections ?? []) {
+      lines.push(`## ${section.title}`, '');
+      if (section.intro) lines.push(section.intro, '');
+      lines.push(section.table, '');
+    }
+  }
   const notes: string[] = [];
   for (const r of reports) {
     for (const n of r.notes) notes.push(`- ${r.target.name}: ${n}`);
     for (const run of r.runs) {
-      if (run.errorDetail) notes.push(`- ${r.target.name} c=${run.connections}: ${run.errorDetail}`);
+      if (run.errorDetail) notes.push(`- ${run.label} c=${run.connections}: ${run.errorDetail}`);
       if (run.attempts.length > 1) {
-        notes.push(`- ${r.target.name} c=${run.connections}: tokens/s per run ${run.attempts.map((t) => fmt(t)).join(', ')}`);
+        notes.push(`- ${run.label} c=${run.connections}: tokens/s per run ${run.attempts.map((t) => fmt(t)).join(', ')}`);
       }
       if (noisy(run)) {
-        notes.push(
-          `- ${r.target.name} c=${run.connections}: (!) ${fmt(run.otherCpuS, 2)} CPU s used by other processes during the run; numbers disturbed`,
-        );
+        notes.push(`- ${run.label} c=${run.connections}: (!) ${fmt(run.otherCpuS, 2)} CPU s used by other processes during the run; numbers disturbed`);
       }
     }
     if (r.status === 'failed') notes.push(`- ${r.target.name} FAILED: ${(r.reason ?? '').replace(/\n/g, ' ').slice(0, 600)}`);
+    if (r.status === 'skipped') notes.push(`- ${r.target.name} skipped: ${r.reason ?? ''}`);
     if (r.status === 'ok') notes.push(`- ${r.target.name} checks: ${r.checks.join('; ')}`);
+  }
+  for (const s of scenarios) {
+    for (const n of s.outcome?.notes ?? []) notes.push(`- ${s.scenario.name}: ${n}`);
+    if (s.status === 'failed') notes.push(`- ${s.scenario.name} FAILED: ${(s.reason ?? '').replace(/\n/g, ' ').slice(0, 600)}`);
+    if (s.status === 'skipped') notes.push(`- ${s.scenario.name} skipped: ${s.reason ?? ''}`);
+    if (s.status === 'ok') notes.push(`- ${s.scenario.name} checks: ${(s.outcome?.checks ?? []).join('; ')}`);
   }
   if (notes.length > 0) lines.push('## Notes', '', ...notes, '');
   return lines.join('\n');
@@ -744,23 +636,41 @@ async function main(): Promise<void> {
     log('npm run build');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
-  const selected = ONLY.length > 0 ? TARGETS.filter((t) => ONLY.includes(t.name)) : TARGETS;
+  // BENCH_ONLY picks by name; without it, everything but the opt-in entries (listed as skipped).
+  const pick = <T extends { name: string; optIn?: string }>(all: T[]): T[] =>
+    ONLY.length > 0 ? all.filter((t) => ONLY.includes(t.name)) : all;
+  const optedOut = (t: { optIn?: string }): string | undefined =>
+    ONLY.length === 0 && t.optIn !== undefined ? `opt-in: ${t.optIn}` : undefined;
+  const targets = pick(TARGETS);
+  const scenarios = pick(SCENARIOS);
   log(
-    `targets: ${selected.map((t) => t.name).join(', ')}; connections ${CONNECTIONS.join(',')}; ` +
-      `${DURATION_S}s per run, ${WARMUP_S}s warm-up`,
+    `targets: ${[...targets, ...scenarios].map((t) => t.name).join(', ')}; connections ${CONNECTIONS.join(',')}; ` +
+      `${DURATION_S}s per run (${SECONDARY_S}s secondary, guard ${GUARD_S}s), ${WARMUP_S}s warm-up, ${CLIENTS} clients`,
   );
   const reports: TargetReport[] = [];
-  for (const t of selected) {
-    reports.push(await runTarget(t));
+  for (const t of targets) {
+    const reason = optedOut(t);
+    if (reason !== undefined) {
+      log(`${t.name}: skipped (${reason})`);
+      reports.push({ target: t, status: 'skipped', reason, checks: [], notes: [], runs: [] });
+    } else reports.push(await runTarget(t));
+  }
+  const scenarioReports: ScenarioReport[] = [];
+  for (const s of scenarios) {
+    const reason = optedOut(s);
+    if (reason !== undefined) {
+      log(`${s.name}: skipped (${reason})`);
+      scenarioReports.push({ scenario: s, status: 'skipped', reason });
+    } else scenarioReports.push(await runScenario(s));
   }
   const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
-  const md = render(reports, startedAt, elapsedS);
+  const md = render(reports, scenarioReports, startedAt, elapsedS);
   process.stdout.write(`\n${md}\n`);
   if (OUT !== '-') {
     writeFileSync(OUT, md);
     log(`wrote ${relative(process.cwd(), OUT) || OUT}`);
   }
-  if (reports.some((r) => r.status === 'failed')) process.exitCode = 1;
+  if ([...reports, ...scenarioReports].some((r) => r.status === 'failed')) process.exitCode = 1;
 }
 
 process.on('SIGINT', () => {

@@ -1,71 +1,21 @@
-// The list of benchmark targets. Each entry knows how to prepare and launch one server on a given
-// port; bench/run.ts does the rest (readiness, checks, load, measurement, report).
+// The token-endpoint targets. Each entry knows how to prepare and launch one server on a given
+// port; bench/run.ts does the rest (readiness, checks, load, measurement, report). Scenarios that
+// are not "drive one token endpoint" (well-known reads, guard, gateway) live in bench/scenarios/.
 //
-// To add a scenario (guard verification, gateway, 10,000 clients, ...), append a Target here and,
-// if it should be compared against something, a RatioPair below.
+// To add a target, append a Target here and, if it should be compared against something, a
+// RatioPair below.
 
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { compileBaselines } from './lib/compile.js';
-import { BENCH_SCOPES, HEALTH_PATH, JWKS_PATH, TOKEN_PATH } from './lib/shared.js';
+import { D1_CLI, d1HasWorkers, d1Unavailable, nodeBin, prepareD1 } from './lib/d1.js';
+import { seedClients } from './lib/seed-clients.js';
+import { CLIENTS, ROOT, SECONDARY_S } from './lib/settings.js';
+import { HEALTH_PATH, JWKS_PATH, TOKEN_PATH } from './lib/shared.js';
+import type { RatioPair, ResponseShape, Target, TokenRequestKind } from './lib/types.js';
 
-const execFileP = promisify(execFile);
-
-export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
-const D1_CLI = join(ROOT, 'dist', 'cli', 'main.js');
-
-/** 'd1': the D1 JSON (expires_in "900" string, expires_at ISO); 'rfc6749': standard OAuth JSON. */
-export type ResponseShape = 'd1' | 'rfc6749';
-
-export interface Credentials {
-  clientId: string;
-  clientSecret: string;
-}
-
-export interface TargetContext {
-  /** Free port on 127.0.0.1 the server must listen on. */
-  port: number;
-  /** Private temporary directory for this target (deleted afterwards unless BENCH_KEEP=1). */
-  workDir: string;
-  /** A fresh 43-char base64url client secret. */
-  secret: string;
-  clientId: string;
-}
-
-export interface LaunchSpec {
-  command: string;
-  args: string[];
-  env: NodeJS.ProcessEnv;
-  /** GET path answering 200 once the server is ready. */
-  readyPath: string;
-  tokenPath: string;
-  /** Resolve the JWKS URL (e.g. via discovery) once the server is up. */
-  jwksUrl: (baseUrl: string) => Promise<string>;
-  credentials: Credentials;
-  shape: ResponseShape;
-  /** Does the server reject a wrong client secret? (false only for the constant-answer ceiling) */
-  authenticates: boolean;
-  /** Free-form facts worth printing next to the results (log level, workers, ...). */
-  notes: string[];
-}
-
-export interface Target {
-  name: string;
-  description: string;
-  /** Reason to skip on this machine/checkout, or null when runnable. */
-  unavailable?: () => Promise<string | null>;
-  prepare: (ctx: TargetContext) => Promise<LaunchSpec>;
-}
-
-export interface RatioPair {
-  numerator: string;
-  denominator: string;
-}
-
-const nodeBin = process.execPath;
+export type { Credentials, LaunchSpec, RatioPair, ResponseShape, Target, TargetContext, TokenMix } from './lib/types.js';
+export { D1_CLI, ROOT };
 
 function baseline(
   name: string,
@@ -111,119 +61,79 @@ async function jwksFromDiscovery(base: string): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// d1-authz (the system under test), driven through its CLI exactly as an operator would.
+// d1-authz (the system under test): bench/lib/d1.ts
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  if (!existsSync(dir)) return newest;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.isFile()) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-async function d1Unavailable(): Promise<string | null> {
-  if (!existsSync(D1_CLI)) return 'dist/cli/main.js not found (run `npm run build`, or BENCH_BUILD=1)';
-  return null;
-}
-
-let serveHelp: Promise<string> | undefined;
-function d1ServeHelp(): Promise<string> {
-  serveHelp ??= execFileP(nodeBin, [D1_CLI, 'serve', '--help'], { cwd: ROOT, timeout: 30_000 })
-    .then((r) => `${r.stdout}${r.stderr}`)
-    .catch((err: unknown) => {
-      const e = err as { stdout?: string; stderr?: string };
-      return `${e.stdout ?? ''}${e.stderr ?? ''}`;
-    });
-  return serveHelp;
-}
-
-function d1Env(ctx: TargetContext): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    NODE_ENV: 'production',
-    D1AUTHZ_DATABASE_URL: `sqlite:${join(ctx.workDir, 'd1.sqlite')}`,
-    D1AUTHZ_HOST: '127.0.0.1',
-    D1AUTHZ_PORT: String(ctx.port),
-    D1AUTHZ_LOG_LEVEL: process.env['BENCH_D1_LOG_LEVEL'] ?? 'info',
-  };
-}
-
-async function d1Cli(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
-  try {
-    const r = await execFileP(nodeBin, [D1_CLI, ...args], { cwd: ROOT, env, timeout: 60_000, maxBuffer: 16 << 20 });
-    return r.stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message?: string };
-    throw new Error(`d1-authz ${args.slice(0, 2).join(' ')} failed: ${e.message ?? ''}\n${e.stderr ?? ''}${e.stdout ?? ''}`.trim());
-  }
-}
-
-/** `client create --json` prints {"client_id","client_secret"}; log lines may surround it. */
-function parseCreatedClient(stdout: string): Credentials {
-  const candidates = [stdout, ...stdout.split('\n')];
-  for (const text of candidates) {
-    try {
-      const v = JSON.parse(text) as { client_id?: unknown; client_secret?: unknown };
-      if (typeof v.client_id === 'string' && typeof v.client_secret === 'string') {
-        return { clientId: v.client_id, clientSecret: v.client_secret };
-      }
-    } catch {
-      // not this one
-    }
-  }
-  throw new Error(`could not find {client_id, client_secret} in client create output:\n${stdout}`);
+async function d1WorkersUnavailable(workers: number): Promise<string | null> {
+  const missing = await d1Unavailable();
+  if (missing !== null || workers <= 1) return missing;
+  return (await d1HasWorkers()) ? null : '`serve --workers` not implemented yet';
 }
 
 function d1Target(name: string, workers: number): Target {
   return {
     name,
-    description:
-      workers > 1
-        ? `d1-authz \`serve --workers ${workers}\` (SQLite, temp dir)`
-        : 'd1-authz `serve` (SQLite, temp dir)',
-    unavailable: async () => {
-      const missing = await d1Unavailable();
-      if (missing !== null || workers <= 1) return missing;
-      const help = await d1ServeHelp();
-      return help.includes('--workers') ? null : '`serve --workers` not implemented yet';
-    },
+    description: `d1-authz \`serve --workers ${workers}\` (SQLite, temp dir)`,
+    unavailable: () => d1WorkersUnavailable(workers),
+    prepare: (ctx) => prepareD1(ctx, { workers }),
+  };
+}
+
+const form = (scope: string): string => `grant_type=client_credentials&scope=${encodeURIComponent(scope)}`;
+
+/** Issue 6: requests alternating scope=a, scope=b, scope=a b, for a client allowed `a b`. */
+function d1ScopesTarget(): Target {
+  const sequence: TokenRequestKind[] = ['a', 'b', 'a b'].map((s) => ({ body: form(s), expectScope: s }));
+  return {
+    name: 'd1-authz-scopes',
+    description: 'd1-authz `serve --workers 1`, one client allowed `a b`, each connection cycling scope=a, scope=b, scope=a b',
+    unavailable: d1Unavailable,
+    durationS: SECONDARY_S,
     prepare: async (ctx) => {
-      const env = d1Env(ctx);
-      const notes: string[] = [`log level ${env['D1AUTHZ_LOG_LEVEL'] ?? '?'}`];
-      if (newestMtime(join(ROOT, 'src')) > statSync(D1_CLI).mtimeMs) {
-        notes.push('WARNING: src/ is newer than dist/ (stale build?)');
-      }
-      await d1Cli(env, ['migrate']);
-      const out = await d1Cli(env, [
-        'client',
-        'create',
-        ctx.clientId,
-        '--secret',
-        ctx.secret,
-        '--force',
-        '--scopes',
-        BENCH_SCOPES.join(' '),
-        '--default-scopes',
-        BENCH_SCOPES[0],
-        '--json',
-      ]);
-      const credentials = parseCreatedClient(out);
-      const args = [D1_CLI, 'serve'];
-      if (workers > 1) args.push('--workers', String(workers));
+      const spec = await prepareD1(ctx, { workers: 1 });
+      return { ...spec, mix: { describe: 'scope=a, scope=b, scope=a b in turn; every 2xx must grant exactly the requested scope', sequence } };
+    },
+  };
+}
+
+/**
+ * Issue 6: BENCH_CLIENTS (10,000) registered clients, requests spread round-robin over all of them.
+ * Cold pass = each client's first request (one scrypt at the real default cost each); warm = every
+ * client verified once already.
+ */
+function d1ManyClientsTarget(): Target {
+  return {
+    name: 'd1-authz-10k-clients',
+    description: `d1-authz \`serve --workers 1\`, ${CLIENTS.toLocaleString('en-US')} registered clients, requests spread round-robin over them (cold pass, then warm)`,
+    unavailable: d1Unavailable,
+    optIn:
+      `its cold pass is ${CLIENTS.toLocaleString('en-US')} scrypt verifications at the default cost (0.1-0.25 CPU s each on the 2-core bench machine), ` +
+      'alone at or beyond the 10-minute budget of the default run; run it with BENCH_ONLY=d1-authz,d1-authz-10k-clients',
+    prepare: async (ctx) => {
+      const spec = await prepareD1(ctx, { workers: 1 });
+      // The cold pass of 10,000 clients takes longer than the default 300 s credential cache TTL on a
+      // small machine: keep every verification cached for the longest allowed time, so the warm
+      // runs are warm. (This only sets how long a verified secret is remembered, not its cost.)
+      const ttlS = 3600;
+      spec.env['D1AUTHZ_CREDENTIAL_CACHE_TTL'] = String(ttlS);
+      const url = spec.env['D1AUTHZ_DATABASE_URL'];
+      if (url === undefined) throw new Error('no D1AUTHZ_DATABASE_URL');
+      const seeded = await seedClients(url, spec.credentials.clientId, CLIENTS, `${spec.credentials.clientId}-`);
+      const notes = [
+        ...spec.notes,
+        `D1AUTHZ_CREDENTIAL_CACHE_TTL=${ttlS} (default 300 s): the cold pass alone may outlast the default TTL`,
+        `${seeded.clientIds.length} clients written in ${seeded.seconds.toFixed(1)} s through the store (openStore + Kysely), ` +
+          `all sharing one secret hash made by \`client create\` at scrypt ln=${seeded.scryptCost}` +
+          (seeded.scryptCost === 15 ? ' (the default cost)' : ' (WARNING: not the default 15)'),
+      ];
       return {
-        command: nodeBin,
-        args,
-        env,
-        readyPath: HEALTH_PATH,
-        tokenPath: TOKEN_PATH,
-        jwksUrl: async (base) => `${base}${JWKS_PATH}`,
-        credentials,
-        shape: 'd1',
-        authenticates: true,
+        ...spec,
         notes,
+        mix: {
+          describe: `round-robin over ${seeded.clientIds.length} clients (one counter shared by all connections)`,
+          spread: seeded.clientIds.map((clientId) => ({ clientId, clientSecret: spec.credentials.clientSecret })),
+          coldPass: true,
+          credentialCacheTtlS: ttlS,
+        },
       };
     },
   };
@@ -254,6 +164,8 @@ export const TARGETS: Target[] = [
   }),
   d1Target('d1-authz', 1),
   d1Target('d1-authz-2w', 2),
+  d1ScopesTarget(),
+  d1ManyClientsTarget(),
 ];
 
 export const RATIO_PAIRS: RatioPair[] = [
@@ -261,6 +173,8 @@ export const RATIO_PAIRS: RatioPair[] = [
   { numerator: 'd1-authz', denominator: 'floor' },
   { numerator: 'd1-authz', denominator: 'bare-fastify' },
   { numerator: 'd1-authz-2w', denominator: 'floor-2w' },
+  { numerator: 'd1-authz-2w', denominator: 'd1-authz' },
+  { numerator: 'd1-authz-scopes', denominator: 'd1-authz' },
+  // Issue 6: 10,000 warm clients within 10% of the one-client figure.
+  { numerator: 'd1-authz-10k-clients (warm)', denominator: 'd1-authz', goal: { text: 'tokens/s ≥ 0.90x', met: (r) => r >= 0.9 } },
 ];
-
-export { D1_CLI };
