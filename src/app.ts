@@ -3,6 +3,7 @@
  * every part; each part knows only the interfaces it is handed.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Server as TlsServer } from 'node:tls';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { ClientAuthenticator } from './domain/clients/client-authenticator.js';
@@ -20,6 +21,9 @@ import { ClientRepository } from './store/client-repository.js';
 import { openStore, type Store } from './store/database.js';
 import { KeyRepository } from './store/key-repository.js';
 import { ensureSchema } from './store/migrations.js';
+import { warnIfInsecureHttp } from './tls/policy.js';
+import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-options.js';
+import { createTokenStatus, type TokenStatus } from './token-status.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>, stream?: DestinationStream): Logger {
   return pino(
@@ -48,7 +52,7 @@ export interface Services {
 
 export async function openServices(config: Config, logger: Logger): Promise<Services> {
   const masterKey = loadMasterKey(config, (msg) => logger.warn(msg));
-  const store = openStore(config.databaseUrl);
+  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
     await ensureSchema(store, (msg) => logger.info(msg));
   } catch (err) {
@@ -73,12 +77,19 @@ export interface App extends Services {
   readonly keyRing: KeyRing;
   readonly directory: ClientDirectory;
   readonly feed: ChangeFeed;
+  /** Certificate reloads (SIGHUP, file change) when serving TLS. */
+  readonly tls: TlsWatcher | undefined;
+  /** Introspection, revocation and the revocation feed. */
+  readonly tokenStatus: TokenStatus;
   /** Listens on config.host:config.port; returns the origin, e.g. http://127.0.0.1:8080 */
   listen(): Promise<string>;
 }
 
 export async function createApp(config: Config, options: { logStream?: DestinationStream } = {}): Promise<App> {
   const logger = createLogger(config, options.logStream);
+  // TLS files are read (and checked) before anything is opened: a bad file stops start-up at once.
+  const https = config.tlsCert ? tlsServerOptions(config) : undefined;
+  warnIfInsecureHttp(config, logger);
   const services = await openServices(config, logger);
   const { repos } = services;
 
@@ -92,17 +103,24 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
   const authenticator = await ClientAuthenticator.create(directory, credentials, config);
   const issuer = new TokenIssuer(keyRing, config);
+  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger });
 
   const feed = new ChangeFeed(
     repos.changes,
     config.syncIntervalMs,
     {
       client: (clientId) => directory.invalidate(clientId),
-      key: () => keyRing.reload().catch((err: Error) => logger.error({ detail: err.message }, 'cannot reload signing keys')),
+      revocation: () => void tokenStatus.sync().catch((err: Error) => logger.warn({ detail: err.message }, 'cannot read revocations')),
+      // A failed reload is retried on the next poll (and reported once through the error callback).
+      key: () => keyRing.reload(),
     },
-    (err) => logger.warn({ detail: err.message }, 'change feed: store unreachable; serving from cache'),
+    (err) => logger.warn({ detail: err.message }, 'change feed: cannot read changes or reload keys; serving from cache, retrying'),
+    { keyRefreshMs: config.clientCacheTtl * 1000 },
   );
   await feed.start();
+  // A key change committed between the first load and the feed's cursor would be in neither: load again.
+  await keyRing.reload();
+  await tokenStatus.sync(); // the same for a revocation
 
   const http = buildHttpServer({
     config,
@@ -110,26 +128,34 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     keyRing,
     tokenDeps: {
       authenticateClient: (c) => authenticator.authenticate(c),
-      issueToken: (client, scopes) => issuer.issue(client, scopes),
+      issueToken: (client, scopes, confirmation) => issuer.issue(client, scopes, confirmation),
+      authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
       expiresInFormat: config.expiresInFormat,
     },
+    tokenStatus: tokenStatus.deps,
+    https,
     readiness: {
       store: () => services.store.ping(),
       signing_key: () => keyRing.signer() !== null,
     },
   });
+  const tls = https ? watchTlsFiles(http.server as unknown as TlsServer, config, logger, { served: https }) : undefined;
 
   return {
     ...services,
     http,
+    tls,
     keyRing,
     directory,
     feed,
+    tokenStatus,
     async listen() {
       return http.listen({ host: config.host, port: config.port });
     },
     async close() {
       feed.stop();
+      tls?.close();
+      tokenStatus.stop();
       await http.close();
       await services.close();
       logger.flush();

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Client } from '../domain/clients/client.js';
 import type { ClientSettings } from '../domain/clients/client-service.js';
 import { print, withServices, type GlobalOptions } from './context.js';
+import { describeTls, tlsSettingsFrom, usesCertificateOnly, withTlsFlags, type TlsFlags } from './client-tls-flags.js';
 
 const scopes = (v: string) => v.split(/\s+/).filter(Boolean);
 const integer = (v: string) => {
@@ -9,17 +10,18 @@ const integer = (v: string) => {
   return Number(v);
 };
 
-interface SettingsFlags {
+interface SettingsFlags extends TlsFlags {
   name?: string;
   scopes?: string[];
   defaultScopes?: string[];
   ttl?: number;
   audience?: string;
   tokens?: boolean;
+  introspect?: boolean;
 }
 
 function withSettingsFlags(cmd: Command): Command {
-  return cmd
+  return withTlsFlags(cmd)
     .option('--name <name>', 'display name')
     .option('--scopes <scopes>', 'allowed scopes, space-separated', scopes)
     .option('--default-scopes <scopes>', 'scopes granted when the request names none', scopes)
@@ -34,6 +36,8 @@ const settingsFrom = (o: SettingsFlags): ClientSettings => ({
   ttl: o.ttl,
   audience: o.audience,
   tokens: o.tokens,
+  introspect: o.introspect,
+  tls: tlsSettingsFrom(o),
 });
 
 function describe(c: Client): string {
@@ -46,6 +50,8 @@ function describe(c: Client): string {
     `grant types:    ${c.grantTypes.join(' ') || '(none)'}`,
     `audience:       ${c.audience ?? '(server default)'}`,
     `ttl:            ${c.tokenTtl ?? '(server default)'}`,
+    `introspect:     ${c.introspect === true}`,
+    describeTls(c),
   ].join('\n');
 }
 
@@ -56,10 +62,18 @@ export function clientCommands(globals: () => GlobalOptions): Command {
     .option('--secret <secret>', 'import this secret instead of generating one (D1 onboarding may dictate it)')
     .option('--force', 'accept an imported secret shorter than 32 characters')
     .option('--no-tokens', 'the client may not obtain tokens (e.g. a resource server that only introspects)')
+    .option('--introspect', 'the client may introspect tokens and read the revocation feed (a resource server)')
+    .option('--no-introspect', 'the client may not introspect tokens (the default)')
     .option('--json', 'print {"client_id","client_secret"} as JSON')
     .action(async (clientId: string, o: SettingsFlags & { secret?: string; force?: boolean; json?: boolean }) =>
       withServices(globals(), async (s) => {
         const { client: c, clientSecret } = await s.clients.create(clientId, settingsFrom(o), { secret: o.secret, force: o.force });
+        if (usesCertificateOnly(c)) {
+          print(!!o.json, { client_id: c.clientId, token_endpoint_auth_method: 'tls_client_auth' }, () =>
+            `${describe(c)}\n\nNo secret: this client authenticates with its certificate (RFC 8705 tls_client_auth).`,
+          );
+          return;
+        }
         print(!!o.json, { client_id: c.clientId, client_secret: clientSecret }, () =>
           `${describe(c)}\nclient_secret:  ${clientSecret}\n\nThe secret is shown only this once: store it now.`,
         );
@@ -89,6 +103,8 @@ export function clientCommands(globals: () => GlobalOptions): Command {
   withSettingsFlags(client.command('update <client_id>').description('change a client; omitted settings stay'))
     .option('--tokens', 'allow the client to obtain tokens')
     .option('--no-tokens', 'forbid the client to obtain tokens')
+    .option('--introspect', 'allow the client to introspect tokens and read the revocation feed')
+    .option('--no-introspect', 'forbid the client to introspect tokens')
     .option('--json', 'JSON output')
     .action(async (clientId: string, o: SettingsFlags & { json?: boolean }) =>
       withServices(globals(), async (s) => {
@@ -100,7 +116,11 @@ export function clientCommands(globals: () => GlobalOptions): Command {
   for (const [name, enabled] of [['disable', false], ['enable', true]] as const) {
     client
       .command(`${name} <client_id>`)
-      .description(enabled ? 'allow the client to obtain tokens again' : 'refuse the client at once on every node (within the sync interval)')
+      .description(
+        enabled
+          ? 'allow the client to obtain tokens again (tokens issued before stay revoked)'
+          : 'refuse the client and revoke its outstanding tokens on every node (within the sync interval)',
+      )
       .action(async (clientId: string) => withServices(globals(), (s) => s.clients.setEnabled(clientId, enabled)));
   }
 

@@ -4,6 +4,8 @@ import { ConfigError } from '../config/load.js';
 import { ClientAdminError } from '../domain/clients/client-service.js';
 import { MasterKeyError } from '../domain/keys/master-key.js';
 import { clientCommands } from './client-commands.js';
+import { gatewayCommand } from './gateway-command.js';
+import { GatewayConfigError } from '../gateway/config.js';
 import { withServices, type GlobalOptions } from './context.js';
 import { keyCommands } from './key-commands.js';
 import { serveCommand } from './serve-command.js';
@@ -34,9 +36,10 @@ program
   });
 program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
+program.addCommand(gatewayCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof MasterKeyError) {
+  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError) {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(2);
   }

@@ -54,7 +54,7 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = result.data;
-  const scheme = 'http';
+  const scheme = c.tlsCert ? 'https' : 'http';
   const hostForUrl = c.host.includes(':') ? `[${c.host}]` : c.host;
   return { ...c, issuer: c.issuer ?? `${scheme}://${hostForUrl}:${c.port}${c.basePath}` };
 }

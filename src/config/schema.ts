@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
 
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off', ''].includes(v.toLowerCase()) : v), z.boolean());
@@ -52,17 +53,71 @@ export const configSchema = z
     clientCacheTtl: seconds(1, 3600).default(60),
     /** While the store is unreachable, clients already known to this node keep getting tokens for this long (s). */
     storeOutageGrace: seconds(0, 86_400).default(900),
+    /** `serve` processes sharing the port (node:cluster); unset: one per CPU; 1: a single process, no cluster. */
+    workers: z.coerce.number().int().min(1).max(256).optional(),
+    /** PostgreSQL connections per process (per worker); a node opens up to workers x this many. */
+    databasePoolSize: z.coerce.number().int().min(1).max(100).default(10),
     realm: z.string().regex(/^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/, 'printable, no quote or backslash').default('d1-authz'),
     metrics: bool.default(true),
     /** Max token request body in bytes. */
     bodyLimit: z.coerce.number().int().min(256).max(65_536).default(4096),
+    // TLS (docs/tls.md). PEM file paths; reloaded on SIGHUP and on change.
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    /** CA bundle for client certificates: when set, every connection must present one chained to it (mTLS). */
+    tlsClientCa: z.string().min(1).optional(),
+    /** Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy). Logged loudly. */
+    allowInsecureHttp: bool.default(false),
+    /** Peers (CIDR list) whose client-certificate headers are believed (a TLS-terminating proxy). */
+    trustedProxies: z.preprocess(
+      cidrListInput,
+      z.array(z.string().refine((c) => parseCidr(c) !== undefined, 'must be addresses or CIDRs, e.g. 10.0.0.0/8, ::1')).max(64),
+    ).default([]),
+    /** The one header a trusted proxy forwards the client certificate in: URL-encoded PEM (nginx $ssl_client_escaped_cert), or Envoy's XFCC when x-forwarded-client-cert. */
+    clientCertHeader: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name')
+      .transform((h) => h.toLowerCase())
+      .default('x-ssl-client-cert'),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.tokenTtl > c.maxTokenTtl) {
       ctx.addIssue({ code: 'custom', path: ['tokenTtl'], message: `must not exceed maxTokenTtl (${c.maxTokenTtl})` });
     }
+    // A new key must be in every node's JWKS (one sync interval) and in every verifier's cached
+    // copy of it (one JWKS max-age) before any node signs with it: docs/operations.md.
+    const minActivationMs = minKeyActivationDelayMs(c);
+    if (c.keyActivationDelay * 1000 <= minActivationMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keyActivationDelay'],
+        message:
+          `must exceed D1AUTHZ_SYNC_INTERVAL_MS + D1AUTHZ_JWKS_MAX_AGE (${minActivationMs / 1000} s), ` +
+          'so a new key reaches every node and every JWKS cache before any node signs with it',
+      });
+    }
+    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY go together' });
+    }
+    if (c.tlsClientCa !== undefined && c.tlsCert === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY (mTLS is TLS first)' });
+    }
+    if (c.tlsCert === undefined && !c.allowInsecureHttp && !isLoopbackHost(c.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['host'],
+        message:
+          `plain HTTP is refused on the non-loopback address ${c.host}: set D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY, ` +
+          'or D1AUTHZ_ALLOW_INSECURE_HTTP=true when a TLS-terminating proxy is in front (or listen on 127.0.0.1)',
+      });
+    }
   });
+
+/** keyActivationDelay (s) must be above this (ms): the time a new key needs to be in every node's and every verifier's JWKS. */
+export function minKeyActivationDelayMs(c: { readonly syncIntervalMs: number; readonly jwksMaxAge: number }): number {
+  return c.syncIntervalMs + c.jwksMaxAge * 1000;
+}
 
 export type Config = z.infer<typeof configSchema> & { readonly issuer: string };
 export type ConfigInput = z.input<typeof configSchema>;

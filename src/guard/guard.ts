@@ -65,8 +65,12 @@ export interface GuardOptions {
   fetchTimeoutMs?: number;
   /** `realm` in WWW-Authenticate. Default: the (first) audience. */
   realm?: string;
-  /** Checked after every successful verification, cache hits included. true → 401 invalid_token. */
-  isRevoked?: (claims: Readonly<AccessTokenClaims>) => boolean | Promise<boolean>;
+  /**
+   * Checked after every successful verification, cache hits included. true → 401 invalid_token; a
+   * throw → 503. The raw token is passed too, for checks that need it (introspection: see
+   * createIntrospectionCheck); createRevocationFeed needs only the claims.
+   */
+  isRevoked?: (claims: Readonly<AccessTokenClaims>, token: string) => boolean | Promise<boolean>;
   /** Allow an http: jwksUri on a non-loopback host. Default false. */
   allowInsecureJwksUri?: boolean;
   /** Longer tokens are rejected before any parsing. Default 8192. */
@@ -307,7 +311,7 @@ export function createGuard(options: GuardOptions): Guard {
     if (isRevoked) {
       let revoked: boolean;
       try {
-        revoked = await isRevoked(entry.claims);
+        revoked = await isRevoked(entry.claims, token);
       } catch (err) {
         throw fail(503, 'temporarily_unavailable', 'token revocation status is temporarily unavailable', { cause: err });
       }

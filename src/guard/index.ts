@@ -16,3 +16,8 @@ export type { GuardedHandler, WithGuardOptions } from './node.js';
 export { d1AuthPlugin, requireAuth } from './fastify.js';
 export type { D1AuthPluginOptions, D1AuthPreHandler } from './fastify.js';
 export { sendGuardError } from './respond.js';
+export { createIntrospectionCheck, IntrospectionError } from './introspection.js';
+export type { IntrospectionCheck, IntrospectionCheckOptions, IntrospectionStats } from './introspection.js';
+export { createRevocationFeed, RevocationFeedError } from './revocation-feed.js';
+export type { RevocationFeed, RevocationFeedOptions, RevocationFeedStats } from './revocation-feed.js';
+export type { ResourceServerCredentials } from './client-credentials.js';

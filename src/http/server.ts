@@ -1,17 +1,20 @@
 /** Builds the Fastify instance: one plugin per concern, one error boundary, one request observer. */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { KeyRing } from '../domain/keys/key-ring.js';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
 import type { TokenEndpointDeps } from '../protocol/token-endpoint.js';
-import { installErrorBoundary } from './error-boundary.js';
+import { installErrorBoundary, sendOAuthError, toOAuthError } from './error-boundary.js';
 import { Metrics } from './metrics.js';
 import { health } from './plugins/health.js';
 import { metricsRoute } from './plugins/metrics-route.js';
 import { tokenRoute } from './plugins/token-route.js';
+import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './plugins/token-status-routes.js';
 import { wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
+import { clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -19,9 +22,13 @@ export interface HttpDeps {
   readonly tokenDeps: TokenEndpointDeps;
   readonly keyRing: KeyRing;
   readonly readiness: Record<string, () => Promise<boolean> | boolean>;
+  /** Introspection, revocation and the revocation feed. */
+  readonly tokenStatus?: TokenStatusDeps;
+  /** TLS options (src/tls/server-options.ts tlsServerOptions): serve HTTPS instead of HTTP. */
+  readonly https?: HttpsServerOptions;
 }
 
-export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness }: HttpDeps): FastifyInstance {
+export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https }: HttpDeps): FastifyInstance {
   const tokenPath = `${config.basePath}/oauth2/token`;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -33,12 +40,18 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness 
     requestTimeout: 10_000,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
-  });
+    // A URL the router cannot decode gets the same RFC-shaped answer as every other error.
+    frameworkErrors: (error, request, reply) => sendOAuthError(toOAuthError(error), request, reply, config.realm),
+    // null: plain HTTP. (The https instance type differs only in the raw server type.)
+    https: https ?? null,
+  }) as unknown as FastifyInstance;
   const metrics = config.metrics ? new Metrics(tokenPath) : undefined;
   installRequestObserver(app, metrics);
   installErrorBoundary(app, config.realm);
-  app.register(tokenRoute, { path: tokenPath, bodyLimit: config.bodyLimit, deps: tokenDeps });
-  app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg });
+  app.register(tokenRoute, { path: tokenPath, bodyLimit: config.bodyLimit, deps: tokenDeps, certificates: clientCertificateSource(config) });
+  if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus });
+  const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer) : {}), ...tlsMetadata(config) };
+  app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg, extraMetadata });
   app.register(health, { checks: readiness });
   if (metrics) app.register(metricsRoute, { metrics });
   return app;

@@ -9,11 +9,14 @@ import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js'
 import { assertFormContentType, parseFormBody } from './form-body.js';
 import { invalidClient, invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from './oauth-error.js';
 import { grantScopes, parseScope } from './scope.js';
+import { certificateConfirmation, checkClientCertificate, type ClientCertificate, type TokenConfirmation } from './mtls.js';
 
 export interface TokenRequest {
   readonly contentType: string | undefined;
   readonly authorization: string | undefined;
   readonly body: string | undefined;
+  /** The client certificate of the request (TLS connection or trusted proxy), if any: RFC 8705. */
+  readonly clientCertificate?: ClientCertificate;
 }
 
 export type AuthenticationResult =
@@ -30,7 +33,9 @@ export interface IssuedToken {
 
 export interface TokenEndpointDeps {
   authenticateClient(credentials: BasicCredentials): Promise<AuthenticationResult>;
-  issueToken(client: Client, scopes: readonly string[]): IssuedToken;
+  issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): IssuedToken;
+  /** RFC 8705 tls_client_auth: the client named by client_id, no secret. Absent: the method is refused. */
+  authenticateClientByCertificate?(clientId: string): Promise<AuthenticationResult>;
   /** The contract types expires_in as a string; RFC 6749 clients want a number. */
   readonly expiresInFormat: 'string' | 'number';
 }
@@ -84,6 +89,24 @@ export function extractCredentials(request: TokenRequest, params: Params): Basic
   return credentials;
 }
 
+/**
+ * Step 4 bis: RFC 8705 §2: "For all requests to the authorization server utilizing mutual-TLS client
+ * authentication, the client MUST include the client_id parameter". No Authorization header, no
+ * client_secret, a client_id and a client certificate: tls_client_auth.
+ */
+export function usesTlsClientAuth(request: TokenRequest, params: Params): boolean {
+  return request.authorization === undefined && request.clientCertificate !== undefined && !params.has('client_secret') && params.has('client_id');
+}
+
+/** Step 5 (tls_client_auth): the client named in the body; its certificate is checked in step 5 bis. */
+export async function authenticateWithCertificate(params: Params, deps: TokenEndpointDeps): Promise<Client> {
+  const clientId = params.get('client_id')!;
+  if (!deps.authenticateClientByCertificate) throw invalidClient('tls_client_auth is not enabled');
+  const result = await deps.authenticateClientByCertificate(clientId);
+  if (!result.ok) throw invalidClient(`${result.reason} (tls_client_auth, client_id ${clientId.slice(0, 128)})`);
+  return result.client;
+}
+
 /** Step 5: client authentication. Every failure is the same invalid_client; the reason is logged only. */
 export async function authenticate(credentials: BasicCredentials, deps: TokenEndpointDeps): Promise<Client> {
   const result = await deps.authenticateClient(credentials);
@@ -103,8 +126,8 @@ export function resolveScope(params: Params, client: Client): readonly string[] 
 }
 
 /** Step 8: sign and shape the answer. */
-export function issue(client: Client, scopes: readonly string[], deps: TokenEndpointDeps): TokenResponseBody {
-  const token = deps.issueToken(client, scopes);
+export function issue(client: Client, scopes: readonly string[], deps: TokenEndpointDeps, confirmation?: TokenConfirmation): TokenResponseBody {
+  const token = confirmation ? deps.issueToken(client, scopes, confirmation) : deps.issueToken(client, scopes);
   const body: TokenResponseBody = {
     access_token: token.accessToken,
     token_type: 'Bearer',
@@ -118,11 +141,13 @@ export function issue(client: Client, scopes: readonly string[], deps: TokenEndp
 export async function handleTokenRequest(request: TokenRequest, deps: TokenEndpointDeps): Promise<TokenSuccess> {
   const params = readParameters(request);
   checkGrantType(params);
-  const credentials = extractCredentials(request, params);
-  const client = await authenticate(credentials, deps);
+  const tlsClientAuth = usesTlsClientAuth(request, params);
+  const client = tlsClientAuth ? await authenticateWithCertificate(params, deps) : await authenticate(extractCredentials(request, params), deps);
+  // Step 5 bis: RFC 8705 §2 method and certificate binding (protocol/mtls.ts).
+  checkClientCertificate(client, tlsClientAuth ? 'tls_client_auth' : 'client_secret_basic', request.clientCertificate);
   checkClientGrant(client);
   const scopes = resolveScope(params, client);
-  return { client, body: issue(client, scopes, deps) };
+  return { client, body: issue(client, scopes, deps, certificateConfirmation(client, request.clientCertificate)) };
 }
 
 export { OAuthError };

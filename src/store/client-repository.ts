@@ -1,5 +1,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Client, ClientSecret, GrantType } from '../domain/clients/client.js';
+import type { Client, ClientSecret, GrantType, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import { hasLiveCutoff, insertClientCutoff } from './revocation-repository.js';
 import type { ChangeKind, ClientsTable, Database } from './schema.js';
 
 export interface ClientRecord {
@@ -7,7 +8,40 @@ export interface ClientRecord {
   readonly secrets: readonly ClientSecret[];
 }
 
-export type ClientPatch = Partial<Pick<Client, 'name' | 'allowedScopes' | 'defaultScopes' | 'grantTypes' | 'audience' | 'tokenTtl' | 'enabled'>>;
+export type ClientPatch = Partial<Pick<Client, 'name' | 'allowedScopes' | 'defaultScopes' | 'grantTypes' | 'audience' | 'tokenTtl' | 'enabled' | 'introspect'>> & ClientTlsPatch;
+
+/** RFC 8705 settings (migration 0003). null clears a value. */
+export type ClientTlsPatch = Partial<Pick<Client, (typeof TLS_FIELDS)[number][0] | 'tokenEndpointAuthMethod' | 'certificateBoundTokens'>>;
+
+/** Client field -> column, for the nullable RFC 8705 strings. */
+const TLS_FIELDS = [
+  ['tlsClientAuthSubjectDn', 'tls_client_auth_subject_dn'],
+  ['tlsClientAuthSanDns', 'tls_client_auth_san_dns'],
+  ['tlsClientAuthSanUri', 'tls_client_auth_san_uri'],
+  ['tlsClientAuthSanEmail', 'tls_client_auth_san_email'],
+  ['tlsClientCertificateThumbprint', 'tls_client_certificate_thumbprint'],
+] as const;
+
+function tlsFromRow(row: Selectable<ClientsTable>): ClientTlsPatch {
+  return {
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method as TokenEndpointAuthMethod,
+    ...Object.fromEntries(TLS_FIELDS.map(([field, column]) => [field, row[column]])),
+    certificateBoundTokens: row.certificate_bound_tokens === 1,
+  };
+}
+
+function tlsToRow(c: ClientTlsPatch): Partial<Selectable<ClientsTable>> {
+  const values: Partial<Selectable<ClientsTable>> = {};
+  if (c.tokenEndpointAuthMethod !== undefined) values.token_endpoint_auth_method = c.tokenEndpointAuthMethod;
+  for (const [field, column] of TLS_FIELDS) if (c[field] !== undefined) values[column] = c[field];
+  if (c.certificateBoundTokens !== undefined) values.certificate_bound_tokens = c.certificateBoundTokens ? 1 : 0;
+  return values;
+}
+
+/** When a client-wide revocation cut-off written with a client change may be forgotten (epoch ms). */
+export interface CutoffPolicy {
+  readonly cutoffExpiresAt: number;
+}
 
 const list = (s: string): string[] => (s === '' ? [] : s.split(' '));
 
@@ -21,8 +55,10 @@ function toClient(row: Selectable<ClientsTable>): Client {
     audience: row.audience,
     tokenTtl: row.token_ttl,
     enabled: row.enabled === 1,
+    introspect: row.introspect === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    ...tlsFromRow(row),
   };
 }
 
@@ -54,8 +90,11 @@ export class ClientRepository {
     return rows.map(toClient);
   }
 
-  /** false when the client id is taken. */
-  async create(client: Client, secretHash: string | null): Promise<boolean> {
+  /**
+   * false when the client id is taken. With `cutoff`, an id reused while the cut-off of its deleted
+   * predecessor still lives gets a fresh cut-off, so verifiers accept the new client's tokens.
+   */
+  async create(client: Client, secretHash: string | null, cutoff?: CutoffPolicy): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('clients').select('client_id').where('client_id', '=', client.clientId).executeTakeFirst();
       if (existing) return false;
@@ -70,10 +109,15 @@ export class ClientRepository {
           audience: client.audience,
           token_ttl: client.tokenTtl,
           enabled: client.enabled ? 1 : 0,
+          introspect: client.introspect ? 1 : 0,
           created_at: client.createdAt,
           updated_at: client.updatedAt,
+          ...tlsToRow(client),
         })
         .execute();
+      if (cutoff && (await hasLiveCutoff(trx, client.clientId, client.createdAt))) {
+        await insertClientCutoff(trx, { clientId: client.clientId, issuedBefore: client.createdAt, expiresAt: cutoff.cutoffExpiresAt, at: client.createdAt });
+      }
       if (secretHash !== null) {
         await trx.insertInto('client_secrets').values({ client_id: client.clientId, secret_hash: secretHash, created_at: client.createdAt, expires_at: null }).execute();
       }
@@ -93,6 +137,8 @@ export class ClientRepository {
       if (patch.audience !== undefined) values.audience = patch.audience;
       if (patch.tokenTtl !== undefined) values.token_ttl = patch.tokenTtl;
       if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
+      Object.assign(values, tlsToRow(patch));
+      if (patch.introspect !== undefined) values.introspect = patch.introspect ? 1 : 0;
       const result = await trx.updateTable('clients').set(values).where('client_id', '=', clientId).executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await recordChange(trx, 'client', clientId, at);
@@ -100,12 +146,32 @@ export class ClientRepository {
     });
   }
 
-  async delete(clientId: string, at: number): Promise<boolean> {
+  /**
+   * Enables or disables a client. With `cutoff`, a real change also writes a client-wide revocation:
+   * disabling revokes every token of the client, enabling revokes those issued before now, so tokens
+   * minted before (or, by a node that had not yet seen the change, during) the disabled period stay dead.
+   */
+  async setEnabled(clientId: string, enabled: boolean, at: number, cutoff?: CutoffPolicy): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('clients').select('enabled').where('client_id', '=', clientId).executeTakeFirst();
+      if (!current) return false;
+      await trx.updateTable('clients').set({ enabled: enabled ? 1 : 0, updated_at: at }).where('client_id', '=', clientId).execute();
+      await recordChange(trx, 'client', clientId, at);
+      if (cutoff && (current.enabled === 1) !== enabled) {
+        await insertClientCutoff(trx, { clientId, issuedBefore: enabled ? at : null, expiresAt: cutoff.cutoffExpiresAt, at });
+      }
+      return true;
+    });
+  }
+
+  /** With `cutoff`, also revokes every token of the client (verifiers that never see the client table learn it). */
+  async delete(clientId: string, at: number, cutoff?: CutoffPolicy): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).execute();
       const result = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       await recordChange(trx, 'client', clientId, at);
+      if (cutoff) await insertClientCutoff(trx, { clientId, issuedBefore: null, expiresAt: cutoff.cutoffExpiresAt, at });
       return true;
     });
   }

@@ -52,6 +52,33 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_revocations': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('clients').addColumn('introspect', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema
+          .createTable('revocations')
+          .addColumn('seq', serial)
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('jti', 'text', (c) => c.unique())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('issued_before', bigint)
+          .addColumn('expires_at', bigint, (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('revocations_expires_at').on('revocations').column('expires_at').execute();
+        await db.schema.createIndex('revocations_client').on('revocations').column('client_id').execute();
+      },
+    },
+    '0003_client_tls': {
+      // RFC 8705 client settings. One ALTER per column: SQLite adds a single column per statement.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('clients').addColumn('token_endpoint_auth_method', 'text', (c) => c.notNull().defaultTo('client_secret_basic')).execute();
+        for (const column of ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_email', 'tls_client_certificate_thumbprint']) {
+          await db.schema.alterTable('clients').addColumn(column, 'text').execute();
+        }
+        await db.schema.alterTable('clients').addColumn('certificate_bound_tokens', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }
 

@@ -12,6 +12,16 @@ export interface ClientsTable {
   enabled: number;
   created_at: number;
   updated_at: number;
+  /** 1: may call the introspection endpoint and read the revocation feed (migration 0002). */
+  introspect: Generated<number>;
+  // RFC 8705 client settings (migration 0003); see domain/clients/client.ts.
+  token_endpoint_auth_method: Generated<string>;
+  tls_client_auth_subject_dn: string | null;
+  tls_client_auth_san_dns: string | null;
+  tls_client_auth_san_uri: string | null;
+  tls_client_auth_san_email: string | null;
+  tls_client_certificate_thumbprint: string | null;
+  certificate_bound_tokens: Generated<number>;
 }
 
 export interface ClientSecretsTable {
@@ -43,9 +53,25 @@ export interface ChangesTable {
 
 export type ChangeKind = 'client' | 'key' | 'revocation';
 
+/**
+ * Revoked access tokens (kind 'token', by jti) and client-wide cut-offs (kind 'client': every token
+ * of the client issued before `issued_before`, or all of them when it is null). `seq` is the cursor
+ * of the revocation feed; a row goes once `expires_at` has passed (no token it concerns is valid).
+ */
+export interface RevocationsTable {
+  seq: Generated<number>;
+  kind: 'token' | 'client';
+  jti: string | null;
+  client_id: string;
+  issued_before: number | null;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Database {
   clients: ClientsTable;
   client_secrets: ClientSecretsTable;
   signing_keys: SigningKeysTable;
   changes: ChangesTable;
+  revocations: RevocationsTable;
 }

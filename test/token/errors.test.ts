@@ -106,6 +106,12 @@ describe('token endpoint: errors', () => {
     assertOAuthError(res, 413, 'invalid_request');
   });
 
+  it('400 invalid_request JSON for a URL the router cannot decode', async () => {
+    const res = await fetch(`${server.origin}/authz/d1/v1/oauth2/%E0%A4%A`);
+    assert.equal(res.status, 400);
+    assert.deepEqual(Object.keys(await res.json()).sort(), ['error', 'error_description']);
+  });
+
   it('404 JSON for unknown paths, not a framework page', async () => {
     const res = await fetch(`${server.origin}/nope`);
     assert.equal(res.status, 404);

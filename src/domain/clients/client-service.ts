@@ -3,6 +3,7 @@ import { isValidScopeString } from '../../protocol/scope.js';
 import type { ClientPatch, ClientRepository } from '../../store/client-repository.js';
 import { CLIENT_ID_PATTERN, GRANT_TYPES, type Client, type ClientSecret } from './client.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
+import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';
 
 export class ClientAdminError extends Error {
   override readonly name = 'ClientAdminError';
@@ -20,6 +21,10 @@ export interface ClientSettings {
   readonly ttl?: number | null;
   /** false makes a client that cannot obtain tokens. */
   readonly tokens?: boolean;
+  /** RFC 8705: auth method, expected client certificate, certificate-bound tokens. */
+  readonly tls?: ClientTlsSettings;
+  /** true lets the client introspect tokens and read the revocation feed (a resource server). */
+  readonly introspect?: boolean;
 }
 
 export interface SecretInput {
@@ -34,6 +39,8 @@ export interface ClientView extends Client {
 export interface ClientServicePolicy {
   readonly scryptCost: number;
   readonly maxTokenTtl: number;
+  /** Seconds; a client-wide revocation is kept this much longer than the longest token. */
+  readonly clockSkew?: number;
 }
 
 function checkSecret(input: SecretInput): string {
@@ -74,11 +81,15 @@ export class ClientService {
       audience: settings.audience ?? null,
       tokenTtl: settings.ttl ?? null,
       enabled: true,
+      introspect: settings.introspect ?? false,
       createdAt: now,
       updatedAt: now,
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      certificateBoundTokens: false,
+      ...this.tlsPatch(settings.tls),
     });
     const hash = await hashSecret(secret, this.policy.scryptCost);
-    if (!(await this.repo.create(client, hash))) throw new ClientAdminError(`client ${clientId} exists already`);
+    if (!(await this.repo.create(client, hash, this.cutoff(now)))) throw new ClientAdminError(`client ${clientId} exists already`);
     return { client, clientSecret: secret };
   }
 
@@ -91,19 +102,39 @@ export class ClientService {
       audience: settings.audience,
       tokenTtl: settings.ttl,
       grantTypes: settings.tokens === undefined ? undefined : settings.tokens ? GRANT_TYPES : [],
+      introspect: settings.introspect,
     };
-    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as ClientPatch;
+    const defined = Object.fromEntries(Object.entries({ ...patch, ...this.tlsPatch(settings.tls) }).filter(([, v]) => v !== undefined)) as ClientPatch;
     const next = this.validate({ ...current, ...defined });
     await this.repo.update(clientId, defined, this.now());
     return next;
   }
 
+  /**
+   * Disabling also revokes every outstanding token of the client; enabling again revokes those issued
+   * before the re-enable, so a token minted before the incident never comes back to life.
+   */
   async setEnabled(clientId: string, enabled: boolean): Promise<void> {
-    if (!(await this.repo.update(clientId, { enabled }, this.now()))) throw this.notFound(clientId);
+    if (enabled && (await this.repo.find(clientId))?.client.enabled === false) {
+      // Tokens carry iat in whole seconds, so the cut-off revokes iat < the second of the enable. Waiting
+      // for the next second to begin puts every earlier token strictly before it, and every token
+      // issued after the enable at or after it: no old token survives, no new one is caught.
+      // (A loop: timers run on the monotonic clock and may fire a little before the wall clock gets there.)
+      const nextSecond = Math.floor(this.now() / 1000) * 1000 + 1000;
+      while (this.now() < nextSecond) await new Promise((resolve) => setTimeout(resolve, nextSecond - this.now() + 1));
+    }
+    const now = this.now();
+    if (!(await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now)))) throw this.notFound(clientId);
   }
 
   async delete(clientId: string): Promise<void> {
-    if (!(await this.repo.delete(clientId, this.now()))) throw this.notFound(clientId);
+    const now = this.now();
+    if (!(await this.repo.delete(clientId, now, this.cutoff(now)))) throw this.notFound(clientId);
+  }
+
+  /** A client-wide cut-off matters while a token issued before it can be valid: the longest lifetime plus skew. */
+  private cutoff(now: number) {
+    return { cutoffExpiresAt: now + 1000 * (this.policy.maxTokenTtl + (this.policy.clockSkew ?? 0)) };
   }
 
   /** The new secret works at once; the old ones keep working for `graceSeconds`. */
@@ -136,7 +167,20 @@ export class ClientService {
     return record.client;
   }
 
+  private tlsPatch(settings: ClientTlsSettings | undefined) {
+    try {
+      return tlsPatch(settings);
+    } catch (err) {
+      throw err instanceof ClientTlsSettingError ? new ClientAdminError(err.message) : err;
+    }
+  }
+
   private validate(client: Client): Client {
+    try {
+      checkClientTls(client);
+    } catch (err) {
+      throw err instanceof ClientTlsSettingError ? new ClientAdminError(err.message) : err;
+    }
     const allowedScopes = checkScopes('scopes', client.allowedScopes);
     const defaultScopes = checkScopes('default scopes', client.defaultScopes);
     const outside = defaultScopes.filter((s) => !allowedScopes.includes(s));

@@ -1,6 +1,10 @@
 export type GrantType = 'client_credentials';
 export const GRANT_TYPES: readonly GrantType[] = ['client_credentials'];
 
+/** RFC 7591 token_endpoint_auth_method values we support (RFC 6749 §2.3.1, RFC 8705 §2.1). */
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'tls_client_auth';
+export const TOKEN_ENDPOINT_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'tls_client_auth'];
+
 /** A registered OAuth client (D1 is one). Secrets live apart: see ClientSecret. */
 export interface Client {
   readonly clientId: string;
@@ -17,6 +21,23 @@ export interface Client {
   readonly enabled: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** May call the introspection endpoint and read the revocation feed (a resource server). Absent means false. */
+  readonly introspect?: boolean;
+  // RFC 8705 (mTLS). Absent means client_secret_basic, no certificate, unbound tokens.
+  /** How the client authenticates at the token endpoint. */
+  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  /** RFC 8705 §2.1.2: expected subject DN (RFC 4514 string) of the client certificate. */
+  readonly tlsClientAuthSubjectDn?: string | null;
+  /** RFC 8705 §2.1.2: expected dNSName SAN entry. */
+  readonly tlsClientAuthSanDns?: string | null;
+  /** RFC 8705 §2.1.2: expected uniformResourceIdentifier SAN entry. */
+  readonly tlsClientAuthSanUri?: string | null;
+  /** RFC 8705 §2.1.2: expected rfc822Name SAN entry. */
+  readonly tlsClientAuthSanEmail?: string | null;
+  /** Pinned certificate: base64url SHA-256 of its DER (x5t#S256). */
+  readonly tlsClientCertificateThumbprint?: string | null;
+  /** RFC 8705 §3: tokens carry cnf.x5t#S256 of the certificate used at the token endpoint. */
+  readonly certificateBoundTokens?: boolean;
 }
 
 export interface ClientSecret {

@@ -1,5 +1,6 @@
 /** Mints RFC 9068 JWT access tokens for the client credentials grant. */
 import { randomUUID } from 'node:crypto';
+import type { TokenConfirmation } from '../../protocol/mtls.js';
 import type { IssuedToken } from '../../protocol/token-endpoint.js';
 import type { Client } from '../clients/client.js';
 import type { KeyRing } from '../keys/key-ring.js';
@@ -29,7 +30,8 @@ export class TokenIssuer {
     this.defaultAudienceJson = JSON.stringify(policy.audience);
   }
 
-  issue(client: Client, scopes: readonly string[]): IssuedToken {
+  /** `confirmation`: RFC 8705 §3.1 certificate binding, as `"cnf":{"x5t#S256":...}`. */
+  issue(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): IssuedToken {
     const nowMs = this.now();
     const signer = this.keys.signer(nowMs);
     if (!signer) throw new NoSigningKeyError('no active signing key');
@@ -41,7 +43,8 @@ export class TokenIssuer {
     const scope = scopes.join(' ');
     const payload =
       `{"iss":${this.issuerJson},"sub":${id},"aud":${aud},"client_id":${id},"iat":${iat},"exp":${exp},"jti":"${randomUUID()}"` +
-      (scope === '' ? '}' : `,"scope":${JSON.stringify(scope)}}`);
+      (scope === '' ? '' : `,"scope":${JSON.stringify(scope)}`) +
+      (confirmation ? `,"cnf":{"x5t#S256":${JSON.stringify(confirmation['x5t#S256'])}}}` : '}');
     return {
       accessToken: signer.sign(payload),
       expiresIn: ttl,

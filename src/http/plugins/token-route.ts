@@ -1,11 +1,14 @@
 /** POST {base}/oauth2/token: HTTP in, protocol core, HTTP out. */
 import type { FastifyInstance } from 'fastify';
 import { handleTokenRequest, type TokenEndpointDeps } from '../../protocol/token-endpoint.js';
+import type { ClientCertificateSource } from '../../tls/client-certificate.js';
 
 export interface TokenRouteOptions {
   readonly path: string;
   readonly bodyLimit: number;
   readonly deps: TokenEndpointDeps;
+  /** RFC 8705: reads the client certificate (TLS connection or trusted proxy header); absent: none is read. */
+  readonly certificates?: ClientCertificateSource;
 }
 
 const OTHER_METHODS = ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
@@ -21,6 +24,7 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
         contentType: request.headers['content-type'],
         authorization: request.headers.authorization,
         body: typeof request.body === 'string' ? request.body : undefined,
+        clientCertificate: options.certificates?.fromRequest(request.raw, request.log),
       },
       options.deps,
     );

@@ -1,0 +1,194 @@
+/**
+ * The gateway: the guard in front of an existing backend, for banks that would rather not touch it.
+ * For each request: find the route rule (none → refused, unless `unlisted: authenticated`), verify
+ * the bearer token and the rule's scopes, then forward to the upstream with @fastify/reply-from,
+ * bodies streamed both ways (never buffered whole).
+ *
+ * Upstream sees: no Authorization header (the token is for the gateway: a backend that logs headers
+ * must not collect bearer tokens), `x-d1-client-id` (the authenticated client: any such header from
+ * the caller is removed first, so it cannot be forged), `x-correlation-id` (the caller's, when
+ * well-formed, else a new one; also sent back), and `x-forwarded-for`.
+ * Refusals happen in onRequest, before the body is read and before the upstream is contacted.
+ */
+import replyFrom from '@fastify/reply-from';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import { GuardError } from '../guard/errors.js';
+import { createGuard, type Guard, type VerifiedToken } from '../guard/guard.js';
+import { createIntrospectionCheck } from '../guard/introspection.js';
+import { createRevocationFeed, type RevocationFeed } from '../guard/revocation-feed.js';
+import { correlationIdFrom } from '../protocol/correlation-id.js';
+import type { GatewayConfig } from './config.js';
+import { findRoute, pathSegments, type RouteRule } from './routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gatewayRule: RouteRule | undefined;
+    gatewayAuth: VerifiedToken | undefined;
+    gatewayOutcome: string | undefined;
+    gatewayDetail: string | undefined;
+  }
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly guard: Guard;
+  readonly revocationFeed: RevocationFeed | undefined;
+  /** Starts the revocation feed (when configured), then listens. Returns the origin. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+// The credentials are for the gateway; the x-d1- prefix is the gateway's to set.
+const STRIPPED = /^(authorization|proxy-authorization|x-d1-.*)$/i;
+
+function sendJson(reply: FastifyReply, status: number, error: string, description: string, headers: Record<string, string> = {}): FastifyReply {
+  return reply
+    .code(status)
+    .headers({ 'cache-control': 'no-store', ...headers })
+    .type('application/json')
+    .send(JSON.stringify({ error, error_description: description }));
+}
+
+export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
+  const revocationFeed =
+    config.revocation?.mode === 'feed'
+      ? createRevocationFeed({
+          url: `${config.issuer}/oauth2/revocations`,
+          clientId: config.revocation.clientId,
+          clientSecret: config.revocation.clientSecret,
+          pollIntervalMs: config.revocation.pollIntervalMs,
+          onError: (err) => logger.warn({ detail: err.message }, 'revocation feed poll failed'),
+        })
+      : undefined;
+  const isRevoked =
+    config.revocation?.mode === 'introspection'
+      ? createIntrospectionCheck({
+          introspectionEndpoint: `${config.issuer}/oauth2/introspect`,
+          clientId: config.revocation.clientId,
+          clientSecret: config.revocation.clientSecret,
+          cacheTtlMs: config.revocation.cacheTtlMs,
+        })
+      : revocationFeed?.isRevoked;
+  const guard = createGuard({ issuer: config.issuer, audience: config.audience, jwksUri: config.jwksUri, isRevoked });
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
+    genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
+    return503OnClosing: true,
+    // A URL the router cannot decode never reaches onRequest: answer it in the same JSON shape.
+    frameworkErrors: (err, request, reply) => {
+      request.gatewayOutcome = 'bad_path';
+      request.gatewayDetail = err.message;
+      sendJson(reply, 400, 'invalid_request', 'the request path is not acceptable');
+    },
+  });
+  app.register(replyFrom, {
+    base: config.upstream,
+    disableRequestLogging: true,
+    undici: { connections: 128, pipelining: 1, headersTimeout: config.upstreamTimeoutMs, bodyTimeout: config.upstreamTimeoutMs },
+  });
+  app.decorateRequest('gatewayRule', undefined);
+  app.decorateRequest('gatewayAuth', undefined);
+  app.decorateRequest('gatewayOutcome', undefined);
+  app.decorateRequest('gatewayDetail', undefined);
+
+  // Bodies are the upstream's business: hand the raw stream over, unread (reply-from pipes it).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-correlation-id', request.id);
+    const path = pathSegments(request.url);
+    if (!path.ok) {
+      request.gatewayOutcome = 'bad_path';
+      request.gatewayDetail = path.reason;
+      return sendJson(reply, 400, 'invalid_request', 'the request path is not acceptable');
+    }
+    const rule = findRoute(config.routes, request.method, path.segments);
+    if (!rule && config.unlisted === 'deny') {
+      // Least privilege: what the route table does not name does not exist behind the gateway.
+      request.gatewayOutcome = 'no_route';
+      return sendJson(reply, 404, 'not_found', 'no such resource');
+    }
+    request.gatewayRule = rule;
+    try {
+      request.gatewayAuth = await guard.verify(request.headers.authorization, { requiredScopes: rule?.scopes ?? [] });
+    } catch (err) {
+      if (!(err instanceof GuardError)) throw err;
+      request.gatewayOutcome = err.code ?? 'unauthorized';
+      request.gatewayDetail = err.description;
+      return reply.code(err.status).headers(err.headers).type('application/json').send(JSON.stringify(err.body));
+    }
+    return undefined;
+  });
+
+  const forwardedHeaders = (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders => {
+    const out: IncomingHttpHeaders = {};
+    for (const [name, value] of Object.entries(headers)) if (!STRIPPED.test(name)) out[name] = value;
+    out['x-d1-client-id'] = request.gatewayAuth!.clientId;
+    out['x-correlation-id'] = request.id;
+    const prior = headers['x-forwarded-for'];
+    out['x-forwarded-for'] = prior ? `${prior}, ${request.ip}` : request.ip;
+    return out;
+  };
+
+  app.all('/*', (request, reply) => {
+    request.gatewayOutcome = 'forwarded';
+    return reply.from(request.url, {
+      rewriteRequestHeaders: (_r, headers) => forwardedHeaders(request, headers as IncomingHttpHeaders),
+      onError: (r, { error }) => {
+        const timedOut = (error as { statusCode?: number }).statusCode === 504;
+        request.gatewayOutcome = timedOut ? 'upstream_timeout' : 'upstream_error';
+        request.gatewayDetail = `${(error as { code?: string }).code ?? error.name}: ${error.message}`;
+        if (timedOut) sendJson(r as FastifyReply, 504, 'gateway_timeout', 'the upstream service did not answer in time');
+        else sendJson(r as FastifyReply, 502, 'bad_gateway', 'the upstream service is unavailable');
+      },
+    });
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const status = (err as { statusCode?: number }).statusCode;
+    request.gatewayDetail = (err as Error).message;
+    if (status !== undefined && status >= 400 && status < 500) {
+      request.gatewayOutcome = 'invalid_request';
+      return sendJson(reply, status, 'invalid_request', 'the request is malformed');
+    }
+    request.gatewayOutcome = 'server_error';
+    return sendJson(reply, 500, 'server_error', 'internal error');
+  });
+
+  // One line per request; never the query string (it may carry secrets) nor any header value.
+  app.addHook('onResponse', (request, reply, done) => {
+    const q = request.url.indexOf('?');
+    const line = {
+      method: request.method,
+      path: q < 0 ? request.url : request.url.slice(0, q),
+      rule: request.gatewayRule?.path,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+      client_id: request.gatewayAuth?.clientId,
+      outcome: request.gatewayOutcome,
+      detail: request.gatewayDetail,
+    };
+    if (reply.statusCode >= 500 && request.gatewayOutcome === 'server_error') request.log.error(line, 'request');
+    else request.log.info(line, 'request');
+    done();
+  });
+
+  return {
+    app,
+    guard,
+    revocationFeed,
+    async listen() {
+      await revocationFeed?.start();
+      return app.listen({ host: config.host, port: config.port });
+    },
+    async close() {
+      await revocationFeed?.stop();
+      await app.close();
+    },
+  };
+}

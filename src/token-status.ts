@@ -1,0 +1,64 @@
+/**
+ * Composition of introspection, revocation and the revocation feed (called from app.ts): one place
+ * that knows which domain parts answer which endpoint.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { ClientAuthenticator } from './domain/clients/client-authenticator.js';
+import type { ClientDirectory } from './domain/clients/client-directory.js';
+import type { KeyRing } from './domain/keys/key-ring.js';
+import { RevocationList } from './domain/revocations/revocation-list.js';
+import { RevocationService } from './domain/revocations/revocation-service.js';
+import { TokenInspector } from './domain/tokens/token-inspector.js';
+import { TokenVerifier } from './domain/tokens/token-verifier.js';
+import type { TokenStatusDeps } from './http/plugins/token-status-routes.js';
+import type { Store } from './store/database.js';
+import { RevocationRepository } from './store/revocation-repository.js';
+
+export interface TokenStatus {
+  readonly revocations: RevocationService;
+  readonly inspector: TokenInspector;
+  readonly deps: TokenStatusDeps;
+  /** Pull new revocations now (the change feed calls it on every 'revocation' change). */
+  sync(): Promise<void>;
+  stop(): void;
+}
+
+export async function createTokenStatus(parts: {
+  config: Config;
+  store: Store;
+  keyRing: KeyRing;
+  directory: ClientDirectory;
+  authenticator: ClientAuthenticator;
+  logger: Logger;
+}): Promise<TokenStatus> {
+  const { config, keyRing, directory, authenticator, logger } = parts;
+  const verifier = new TokenVerifier(() => keyRing.jwks(), config.issuer);
+  const list = new RevocationList();
+  const revocations = new RevocationService(
+    new RevocationRepository(parts.store.db),
+    list,
+    verifier,
+    {
+      clockSkew: config.clockSkew,
+      // The change feed brings revocations within one sync interval; this re-read only covers a missed change.
+      resyncIntervalMs: Math.max(10 * config.syncIntervalMs, 10_000),
+      pruneIntervalMs: 60_000,
+    },
+    (err, what) => logger.warn({ detail: err.message }, `${what} failed; retrying`),
+  );
+  await revocations.start();
+  const inspector = new TokenInspector(verifier, list, directory);
+  const authenticateClient = authenticator.authenticate.bind(authenticator);
+  return {
+    revocations,
+    inspector,
+    deps: {
+      introspection: { authenticateClient, inspectToken: (token) => inspector.inspect(token) },
+      revocation: { authenticateClient, revokeToken: (client, token) => revocations.revoke(client.clientId, token) },
+      feed: { authenticateClient, readFeed: (cursor) => revocations.feed(cursor) },
+    },
+    sync: () => revocations.sync(),
+    stop: () => revocations.stop(),
+  };
+}
