@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import { minKeyActivationDelayMs, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/schema.js';
 import { print, withServices, type GlobalOptions } from './context.js';
 
 export function keyCommands(globals: () => GlobalOptions): Command {
@@ -21,9 +22,17 @@ export function keyCommands(globals: () => GlobalOptions): Command {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
       return Number(v);
     })
+    .option('--force', 'accept an --activate-in shorter than the propagation time (emergency: verifiers with a cached JWKS refuse tokens until they refetch)')
     .option('--json', 'JSON output')
-    .action(async (o: { alg?: SigningAlgorithm; activateIn?: number; json?: boolean }) =>
+    .action(async (o: { alg?: SigningAlgorithm; activateIn?: number; force?: boolean; json?: boolean }) =>
       withServices(globals(), async (s) => {
+        const minMs = minKeyActivationDelayMs(s.config);
+        if (o.activateIn !== undefined && o.activateIn * 1000 <= minMs && !o.force) {
+          throw new ConfigError(
+            `--activate-in must exceed D1AUTHZ_SYNC_INTERVAL_MS + D1AUTHZ_JWKS_MAX_AGE (${minMs / 1000} s): ` +
+              'nodes and verifiers that have not seen the new key yet would meet tokens they cannot verify (--force to do it anyway)',
+          );
+        }
         const key = await s.keys.rotate({ alg: o.alg, activateInSeconds: o.activateIn });
         print(!!o.json, key, () => `new key ${key.kid} (${key.alg}) published now, signs from ${key.activateAt}`);
       }),

@@ -1,7 +1,15 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
-import { createApp } from '../app.js';
-import type { ConfigInput } from '../config/schema.js';
+import { createApp, createLogger, openServices } from '../app.js';
+import type { Config, ConfigInput } from '../config/schema.js';
+import { superviseWorkers, type ListeningMessage } from '../cluster/supervisor.js';
 import { configFrom, type GlobalOptions } from './context.js';
+import { tlsServerOptions } from '../tls/server-options.js';
+
+const noClientHint = (origin: string, config: Config) =>
+  `d1-authz is serving on ${origin}${config.basePath}/oauth2/token but has no client yet. Create one:\n` +
+  `  npx d1-authz client create is_tbank01 --scopes "consumer otp"\n`;
 
 export function serveCommand(globals: () => GlobalOptions): Command {
   return new Command('serve')
@@ -11,28 +19,80 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .option('--issuer <url>', 'iss of the tokens (D1AUTHZ_ISSUER)')
     .option('--base-path <path>', 'path prefix (D1AUTHZ_BASE_PATH)')
     .option('--log-level <level>', 'D1AUTHZ_LOG_LEVEL')
+    .option('--workers <n>', 'processes sharing the port (D1AUTHZ_WORKERS); default: one per CPU; 1: a single process')
     .action(async (o: Partial<ConfigInput>) => {
       const config = configFrom(globals(), o);
-      const app = await createApp(config);
-      const origin = await app.listen();
-      app.logger.info({ origin, issuer: config.issuer }, 'd1-authz listening');
-      if ((await app.clients.list()).length === 0) {
-        process.stderr.write(
-          `d1-authz is serving on ${origin}${config.basePath}/oauth2/token but has no client yet. Create one:\n` +
-            `  npx d1-authz client create is_tbank01 --scopes "consumer otp"\n`,
-        );
-      }
-      let closing = false;
-      const shutdown = (signal: string) => {
-        if (closing) return;
-        closing = true;
-        app.logger.info({ signal }, 'draining in-flight requests, then exiting');
-        app.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
+      if (cluster.isWorker) return serveInThisProcess(config, true);
+      const workers = config.workers ?? availableParallelism();
+      if (workers <= 1) return serveInThisProcess(config, false);
+      return servePrimary(config, workers);
     });
+}
+
+/** One process serving HTTP: the whole server (--workers 1), or one cluster worker. */
+async function serveInThisProcess(config: Config, isWorker: boolean): Promise<void> {
+  const app = await createApp(config);
+  const origin = await app.listen();
+  if (isWorker) {
+    process.send?.({ d1authz: 'listening', origin } satisfies ListeningMessage);
+  } else {
+    app.logger.info({ origin, issuer: config.issuer }, 'd1-authz listening');
+    if ((await app.clients.list()).length === 0) process.stderr.write(noClientHint(origin, config));
+  }
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.logger.info({ signal }, 'draining in-flight requests, then exiting');
+    // close() ends the connections idle at that moment; a keep-alive connection whose request was
+    // in flight would otherwise stay open (and the process up) until its keep-alive timeout, 65 s.
+    setInterval(() => app.http.server.closeIdleConnections(), 100).unref();
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // The primary is gone (killed): no connection reaches this worker any more.
+  if (isWorker) process.on('disconnect', () => shutdown('primary gone'));
+}
+
+/**
+ * The cluster primary serves nothing itself. Before forking it does, once, what must not happen
+ * N times at once: generating the embedded store's master key file, migrating the embedded store,
+ * creating the first signing key. The workers then find all three in place.
+ */
+async function servePrimary(config: Config, workers: number): Promise<void> {
+  const logger = createLogger(config);
+  // TLS files are checked once here (a bad file stops start-up before any fork); each worker
+  // watches them itself, and SIGHUP is passed on to the workers, which reload (src/tls).
+  if (config.tlsCert) {
+    tlsServerOptions(config);
+    process.on('SIGHUP', () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+    });
+  }
+  const services = await openServices(config, logger);
+  let hasClients: boolean;
+  try {
+    const kid = await services.keys.ensureKey();
+    if (kid) logger.info({ kid }, 'created the first signing key');
+    hasClients = (await services.clients.list()).length > 0;
+  } finally {
+    await services.close();
+  }
+  const supervisor = superviseWorkers({
+    workers,
+    logger,
+    onListening: (origin) => {
+      logger.info({ origin, issuer: config.issuer, workers }, 'd1-authz listening');
+      if (!hasClients) process.stderr.write(noClientHint(origin, config));
+    },
+  });
+  process.on('SIGTERM', () => supervisor.stop('SIGTERM'));
+  process.on('SIGINT', () => supervisor.stop('SIGINT'));
+  const code = await supervisor.done;
+  logger.info({ code }, 'all workers stopped');
+  logger.flush(() => process.exit(code));
 }

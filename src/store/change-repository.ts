@@ -19,6 +19,22 @@ export class ChangeRepository {
     return this.db.selectFrom('changes').select(['seq', 'kind', 'subject']).where('seq', '>', seq).orderBy('seq').limit(limit).execute();
   }
 
+  /**
+   * Rows after `seq`, plus those of `gaps` (seqs below `seq` not seen yet: their transactions may
+   * commit later, see domain/sync/change-feed.ts), in seq order.
+   */
+  async sinceOrIn(seq: number, gaps: readonly number[], limit = 1000): Promise<Change[]> {
+    const query = this.db.selectFrom('changes').select(['seq', 'kind', 'subject']);
+    const filtered = gaps.length === 0 ? query.where('seq', '>', seq) : query.where((eb) => eb.or([eb('seq', '>', seq), eb('seq', 'in', [...gaps])]));
+    return filtered.orderBy('seq').limit(limit).execute();
+  }
+
+  /** The seqs present in (after, upTo], ascending. */
+  async seqsBetween(after: number, upTo: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('changes').select('seq').where('seq', '>', after).where('seq', '<=', upTo).orderBy('seq').execute();
+    return rows.map((r) => Number(r.seq));
+  }
+
   async prune(olderThan: number): Promise<void> {
     await this.db.deleteFrom('changes').where('created_at', '<', olderThan).execute();
   }

@@ -18,10 +18,15 @@ export interface Store {
 
 const INT8_OID = 20;
 
-export function openStore(databaseUrl: string): Store {
+export interface StoreOptions {
+  /** PostgreSQL: connections per process (every cluster worker has its own pool). */
+  readonly poolSize?: number;
+}
+
+export function openStore(databaseUrl: string, options: StoreOptions = {}): Store {
   const path = sqlitePath(databaseUrl);
   if (path !== null) return openSqlite(path);
-  return openPostgres(databaseUrl);
+  return openPostgres(databaseUrl, options.poolSize ?? 10);
 }
 
 function openSqlite(path: string): Store {
@@ -49,19 +54,28 @@ function openSqlite(path: string): Store {
   };
 }
 
-function openPostgres(url: string): Store {
+function openPostgres(url: string, poolSize: number): Store {
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max: poolSize,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 2_000,
     statement_timeout: 5_000,
     query_timeout: 6_000,
+    // A transaction left open (a frozen writer) is ended by the server, so the sequence value it
+    // holds cannot stay uncommitted for long: the change feed stops waiting for it after a bound.
+    idle_in_transaction_session_timeout: 10_000,
+    // Dead peers (a cut network) are noticed on idle connections too.
+    keepAlive: true,
     // Times are bigint epoch milliseconds: well inside Number's safe range.
     types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as pg.CustomTypesConfig,
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that kills the process.
   pool.on('error', () => {});
+  // pg-pool removes its own 'error' listener while a client is checked out; a connection lost
+  // between two queries of a transaction would then emit an unhandled 'error' and kill the
+  // process. The query in progress (or the next one) fails instead, and the pool drops the client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

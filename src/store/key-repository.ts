@@ -1,8 +1,25 @@
-import type { Kysely, Selectable } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { recordChange } from './client-repository.js';
 import type { Database, SigningKeysTable } from './schema.js';
 
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+
+/**
+ * Serialises key writers until the end of the transaction, so that "insert only if there is no
+ * key yet" cannot succeed twice when several nodes (or workers) start at once on an empty store,
+ * and two rotations never interleave. PostgreSQL: a transaction-scoped advisory lock (released by
+ * commit or rollback, also when the connection dies); the reads that follow it run on a snapshot
+ * taken after the lock, so they see the other writer's key. SQLite: a write that changes nothing
+ * takes the database's write lock before anything is read (waiting up to busy_timeout), instead
+ * of failing with SQLITE_BUSY when a read transaction tries to become a writer.
+ */
+async function lockKeyWriters(trx: Transaction<Database>): Promise<void> {
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`select pg_advisory_xact_lock(hashtext('d1-authz:signing_keys'))`.execute(trx);
+  } else {
+    await sql`update signing_keys set kid = kid where 0 = 1`.execute(trx);
+  }
+}
 
 export class KeyRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -29,6 +46,7 @@ export class KeyRepository {
    */
   async insert(row: SigningKeyRow, retireOthersAt: number | null, onlyIfNone = false): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      await lockKeyWriters(trx);
       if (onlyIfNone) {
         const any = await trx
           .selectFrom('signing_keys')

@@ -29,9 +29,10 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `store` defaults to D1AUTHZ_TEST_STORE; tests whose point is PostgreSQL (several nodes, outages) pass 'postgres'. */
+export async function createTestDatabase(store: 'sqlite' | 'postgres' = testStore): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'd1authz-test-'));
-  if (testStore === 'sqlite') {
+  if (store === 'sqlite') {
     return { url: `sqlite:${join(dir, 'd1-authz.sqlite')}`, dir, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
   const name = `d1authz_t_${randomBytes(6).toString('hex')}`;

@@ -35,10 +35,14 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `d1-authz serve` and waits until /healthz answers. */
+/**
+ * Starts `d1-authz serve` and waits until /healthz answers. A single process unless the env
+ * (D1AUTHZ_WORKERS) or the args (--workers N) ask for a cluster: the product default (one worker
+ * per CPU) would multiply start-up time in tests that are not about the cluster.
+ */
 export async function spawnServe(env: Record<string, string>, port: number, args: string[] = []): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
-    env: { ...env, D1AUTHZ_PORT: String(port) },
+    env: { D1AUTHZ_WORKERS: '1', ...env, D1AUTHZ_PORT: String(port) },
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,7 +51,7 @@ export async function spawnServe(env: Record<string, string>, port: number, args
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}: ${output}`);
     try {
@@ -70,4 +74,24 @@ export async function spawnServe(env: Record<string, string>, port: number, args
       return exited;
     },
   };
+}
+
+/**
+ * Runs the CLI and SIGKILLs it the moment `acknowledged(stdout)` holds: the operator has seen the
+ * acknowledgement, the process gets no chance to do anything after it (durability tests).
+ */
+export function runCliKilledAfterAck(args: string[], env: Record<string, string>, acknowledged: (stdout: string) => boolean): Promise<CliResult & { killed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!killed && acknowledged(stdout)) killed = child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, killed }));
+  });
 }
