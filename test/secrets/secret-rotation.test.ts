@@ -15,7 +15,7 @@ describe('client secret rotation with a grace period', () => {
     const { clientSecret: oldSecret } = await server.createClient('d1', {});
     assert.equal((await server.token('d1', oldSecret)).status, 200); // now in the verified-credential cache
 
-    const { clientSecret: newSecret, oldSecretsExpireAt } = await server.app.clients.rotateSecret('d1', 2);
+    const { clientSecret: newSecret, oldSecretsExpireAt } = await server.app.clients.rotateSecret('d1', 5);
     assert.notEqual(newSecret, oldSecret);
     assert.equal(newSecret.length, 43);
     await sleep(250);
