@@ -3,20 +3,12 @@
  * request, authenticate the caller, check its permission, inspect the token, shape the answer.
  */
 import type { Client } from '../domain/clients/client.js';
+import type { AccessTokenClaims } from '../domain/tokens/token-verifier.js';
 import { authenticateCaller, requireIntrospectPermission, requireToken, type CallerAuthenticationDeps } from './caller-authentication.js';
 import { extractCredentials, readParameters, type TokenRequest } from './token-endpoint.js';
 
-export interface IntrospectedClaims {
-  readonly iss: string;
-  readonly sub: string;
-  readonly aud: string | readonly string[];
-  readonly client_id: string;
-  readonly iat: number;
-  readonly exp: number;
-  readonly jti: string;
-  readonly scope?: string;
-  readonly cnf?: Readonly<Record<string, unknown>>;
-}
+/** The claims of one of our own tokens, as the token verifier reads them. */
+export type IntrospectedClaims = AccessTokenClaims;
 
 export type Inspection = { readonly active: true; readonly claims: IntrospectedClaims } | { readonly active: false; readonly reason: string };
 

@@ -39,19 +39,7 @@ function openSqlite(path: string): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return {
-    db,
-    dialect: 'sqlite',
-    ping: async () => {
-      try {
-        await sql`select 1`.execute(db);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    close: () => db.destroy(),
-  };
+  return storeOf(db, 'sqlite');
 }
 
 function openPostgres(url: string, poolSize: number): Store {
@@ -77,9 +65,13 @@ function openPostgres(url: string, poolSize: number): Store {
   // process. The query in progress (or the next one) fails instead, and the pool drops the client.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return storeOf(db, 'postgres');
+}
+
+function storeOf(db: Kysely<Database>, dialect: Dialect): Store {
   return {
     db,
-    dialect: 'postgres',
+    dialect,
     ping: async () => {
       try {
         await sql`select 1`.execute(db);
