@@ -1,4 +1,5 @@
 /** What the guard's revocation checks share: the resource server's own client credentials and a few HTTP helpers. */
+import { readBoundedText } from './bounded-body.js';
 
 export interface ResourceServerCredentials {
   /** A d1-authz client created with `--introspect` (and usually `--no-tokens`). */
@@ -31,18 +32,7 @@ export function checkCredentials(credentials: ResourceServerCredentials): void {
 /** Reads a JSON body of at most `maxBytes`; throws on anything else. */
 export async function readJson(res: Response, maxBytes: number): Promise<unknown> {
   if (!res.body) throw new Error('empty response');
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error('response too large');
-    }
-    chunks.push(value);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  const text = await readBoundedText(res, maxBytes);
+  if (text === null) throw new Error('response too large');
+  return JSON.parse(text);
 }

@@ -18,6 +18,7 @@
  * algorithms) is delegated to jose's createLocalJWKSet.
  */
 import { createLocalJWKSet, errors } from 'jose';
+import { readBoundedText } from './bounded-body.js';
 import type { FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters, LocalJWKSet, CryptoKey } from 'jose';
 
 /** Thrown when no key set could be obtained; the guard maps it to 503. */
@@ -186,20 +187,8 @@ export class RemoteJwks {
       await res.body?.cancel().catch(() => undefined);
       throw new JwksUnavailableError('JWKS response too large');
     }
-    if (!res.body) return '';
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > this.opts.maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new JwksUnavailableError('JWKS response too large');
-      }
-      chunks.push(value);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    const text = await readBoundedText(res, this.opts.maxBytes);
+    if (text === null) throw new JwksUnavailableError('JWKS response too large');
+    return text;
   }
 }
