@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
+import { waitFor } from '../helpers/http.js';
 import { basicAuth, freePort } from '../helpers/server.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -14,6 +15,11 @@ describe('d1-authz CLI', () => {
   let serve: ServeProcess;
   const token = (id: string, secret: string) =>
     fetch(`${serve.origin}/authz/d1/v1/oauth2/token`, { method: 'POST', headers: { ...FORM, authorization: basicAuth(id, secret) }, body: 'grant_type=client_credentials' });
+  // The server learns of CLI changes on its next sync (every 100 ms here); on a loaded CI machine that can take
+  // longer than a fixed sleep, so wait for the expected answer with a bound instead of guessing a delay.
+  const SYNC_BOUND_MS = 5_000;
+  const tokenAnswers = (id: string, secret: string, status: number) =>
+    waitFor(`${id} to get ${status}`, async () => (await token(id, secret)).status === status && true, SYNC_BOUND_MS);
 
   before(async () => {
     db = await createTestDatabase();
@@ -82,11 +88,9 @@ describe('d1-authz CLI', () => {
     const created = JSON.parse((await runCli(['client', 'create', 'toggle', '--json'], env)).stdout);
     assert.equal((await token('toggle', created.client_secret)).status, 200);
     assert.equal((await runCli(['client', 'disable', 'toggle'], env)).code, 0);
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal((await token('toggle', created.client_secret)).status, 401);
+    await tokenAnswers('toggle', created.client_secret, 401);
     assert.equal((await runCli(['client', 'enable', 'toggle'], env)).code, 0);
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal((await token('toggle', created.client_secret)).status, 200);
+    await tokenAnswers('toggle', created.client_secret, 200);
   });
 
   it('rotate-secret --grace keeps the old secret working, delete removes the client', async () => {
@@ -94,12 +98,10 @@ describe('d1-authz CLI', () => {
     const rotated = await runCli(['client', 'rotate-secret', 'rot', '--grace', '60', '--json'], env);
     assert.equal(rotated.code, 0, rotated.stderr);
     const out = JSON.parse(rotated.stdout);
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal((await token('rot', out.client_secret)).status, 200);
+    await tokenAnswers('rot', out.client_secret, 200);
     assert.equal((await token('rot', created.client_secret)).status, 200);
     assert.equal((await runCli(['client', 'delete', 'rot'], env)).code, 0);
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal((await token('rot', out.client_secret)).status, 401);
+    await tokenAnswers('rot', out.client_secret, 401);
   });
 
   it('keys list and keys rotate: the new key appears in the running server JWKS before it signs', async () => {
@@ -109,10 +111,13 @@ describe('d1-authz CLI', () => {
     assert.equal(rotated.code, 0, rotated.stderr);
     const key = JSON.parse(rotated.stdout);
     assert.equal(key.state, 'pending');
-    await new Promise((r) => setTimeout(r, 400));
-    const jwks = await (await fetch(`${serve.origin}/authz/d1/v1/.well-known/jwks.json`)).json();
-    assert.ok(jwks.keys.some((k: { kid: string }) => k.kid === key.kid));
-    const res = await (await token('d1-prod', JSON.parse((await runCli(['client', 'rotate-secret', 'd1-prod', '--json'], env)).stdout).client_secret)).json();
+    await waitFor('the pending key in the JWKS', async () => {
+      const jwks = await (await fetch(`${serve.origin}/authz/d1/v1/.well-known/jwks.json`)).json();
+      return jwks.keys.some((k: { kid: string }) => k.kid === key.kid);
+    }, SYNC_BOUND_MS);
+    const secret = JSON.parse((await runCli(['client', 'rotate-secret', 'd1-prod', '--json'], env)).stdout).client_secret;
+    await tokenAnswers('d1-prod', secret, 200);
+    const res = await (await token('d1-prod', secret)).json();
     const header = JSON.parse(Buffer.from(res.access_token.split('.')[0], 'base64url').toString());
     assert.notEqual(header.kid, key.kid, 'a pending key does not sign');
   });
