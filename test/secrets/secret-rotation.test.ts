@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sleep, waitFor } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// The server learns of a change on its next sync (100 ms in tests). Poll for the expected answer with a bound
+// rather than sleeping a fixed delay that a loaded CI machine can overrun.
+const SYNC_BOUND_MS = 3_000;
 
 describe('client secret rotation with a grace period', () => {
   let server: TestServer;
@@ -10,6 +13,8 @@ describe('client secret rotation with a grace period', () => {
     server = await startTestServer();
   });
   after(() => server.close());
+  const answers = (id: string, secret: string, status: number) =>
+    waitFor(`${id} to get ${status}`, async () => (await server.token(id, secret)).status === status && true, SYNC_BOUND_MS);
 
   it('the new secret works at once, the old one until the grace period ends, even when cached', async () => {
     const { clientSecret: oldSecret } = await server.createClient('d1', {});
@@ -18,8 +23,7 @@ describe('client secret rotation with a grace period', () => {
     const { clientSecret: newSecret, oldSecretsExpireAt } = await server.app.clients.rotateSecret('d1', 5);
     assert.notEqual(newSecret, oldSecret);
     assert.equal(newSecret.length, 43);
-    await sleep(250);
-    assert.equal((await server.token('d1', newSecret)).status, 200);
+    await answers('d1', newSecret, 200);
     assert.equal((await server.token('d1', oldSecret)).status, 200);
 
     await sleep(Date.parse(oldSecretsExpireAt) - Date.now() + 100);
@@ -27,23 +31,20 @@ describe('client secret rotation with a grace period', () => {
     assert.equal((await server.token('d1', newSecret)).status, 200);
   });
 
-  it('a rotation with no grace refuses the old secret within one sync interval', async () => {
+  it('a rotation with no grace refuses the old secret once the node has synced', async () => {
     const { clientSecret: oldSecret } = await server.createClient('d2', {});
     assert.equal((await server.token('d2', oldSecret)).status, 200);
     await server.app.clients.rotateSecret('d2', 0);
-    await sleep(300);
-    assert.equal((await server.token('d2', oldSecret)).status, 401);
+    await answers('d2', oldSecret, 401);
   });
 
-  it('a disabled client is refused within one sync interval, though its secret is cached', async () => {
+  it('a disabled client is refused once the node has synced, though its secret is cached', async () => {
     const { clientSecret } = await server.createClient('d3', {});
     assert.equal((await server.token('d3', clientSecret)).status, 200);
     await server.app.clients.setEnabled('d3', false);
-    await sleep(300);
-    assert.equal((await server.token('d3', clientSecret)).status, 401);
+    await answers('d3', clientSecret, 401);
     await server.app.clients.setEnabled('d3', true);
-    await sleep(300);
-    assert.equal((await server.token('d3', clientSecret)).status, 200);
+    await answers('d3', clientSecret, 200);
   });
 
   it('refuses a short imported secret unless forced, and never stores a secret in clear', async () => {
