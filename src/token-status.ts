@@ -2,6 +2,7 @@
  * Composition of introspection, revocation and the revocation feed (called from app.ts): one place
  * that knows which domain parts answer which endpoint.
  */
+import type { ClientAuthenticationDeps } from './protocol/client-authentication.js';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { ClientAuthenticator } from './domain/clients/client-authenticator.js';
@@ -49,14 +50,18 @@ export async function createTokenStatus(parts: {
   );
   await revocations.start();
   const inspector = new TokenInspector(verifier, list, directory);
-  const authenticateClient = authenticator.authenticate.bind(authenticator);
+  // The same client authentication as the token endpoint: Basic or tls_client_auth, certificate binding included.
+  const authentication: ClientAuthenticationDeps = {
+    authenticateClient: (credentials) => authenticator.authenticate(credentials),
+    authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
+  };
   return {
     revocations,
     inspector,
     deps: {
-      introspection: { authenticateClient, inspectToken: (token) => inspector.inspect(token) },
-      revocation: { authenticateClient, revokeToken: (client, token) => revocations.revoke(client.clientId, token) },
-      feed: { authenticateClient, readFeed: (cursor) => revocations.feed(cursor) },
+      introspection: { ...authentication, inspectToken: (token) => inspector.inspect(token) },
+      revocation: { ...authentication, revokeToken: (client, token) => revocations.revoke(client.clientId, token) },
+      feed: { ...authentication, readFeed: (cursor) => revocations.feed(cursor) },
     },
     sync: () => revocations.sync(),
     stop: () => revocations.stop(),

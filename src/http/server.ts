@@ -14,7 +14,7 @@ import { tokenRoute } from './plugins/token-route.js';
 import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './plugins/token-status-routes.js';
 import { wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
-import { clientCertificateSource, tlsMetadata } from '../tls/policy.js';
+import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -48,9 +48,10 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   const metrics = config.metrics ? new Metrics(tokenPath) : undefined;
   installRequestObserver(app, metrics);
   installErrorBoundary(app, config.realm);
-  app.register(tokenRoute, { path: tokenPath, bodyLimit: config.bodyLimit, deps: tokenDeps, certificates: clientCertificateSource(config) });
-  if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus });
-  const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer) : {}), ...tlsMetadata(config) };
+  const certificates = clientCertificateSource(config);
+  app.register(tokenRoute, { path: tokenPath, bodyLimit: config.bodyLimit, deps: tokenDeps, certificates });
+  if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });
+  const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config) };
   app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg, extraMetadata });
   app.register(health, { checks: readiness });
   if (metrics) app.register(metricsRoute, { metrics });

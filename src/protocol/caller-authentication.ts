@@ -1,28 +1,9 @@
 /**
- * Client authentication for the endpoints a client calls about tokens (introspection, revocation,
- * the revocation feed): the same HTTP Basic rules and the same authenticator as the token endpoint.
+ * What the endpoints a client calls about tokens (introspection, revocation, the revocation feed)
+ * require beyond client authentication (client-authentication.ts): a permission, a token.
  */
 import type { Client } from '../domain/clients/client.js';
-import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';
-import { invalidClient, OAuthError } from './oauth-error.js';
-import type { AuthenticationResult } from './token-endpoint.js';
-
-export interface CallerAuthenticationDeps {
-  authenticateClient(credentials: BasicCredentials): Promise<AuthenticationResult>;
-}
-
-/** Every failure is the same invalid_client (401 + Basic challenge); the reason is logged only. */
-export async function authenticateCaller(credentials: BasicCredentials, deps: CallerAuthenticationDeps): Promise<Client> {
-  const result = await deps.authenticateClient(credentials);
-  if (!result.ok) throw invalidClient(`${result.reason} (client_id ${credentials.clientId.slice(0, 128)})`);
-  return result.client;
-}
-
-/** For GET endpoints, where there is no body that could carry credentials. */
-export function credentialsFromHeader(authorization: string | undefined): BasicCredentials {
-  if (authorization === undefined) throw invalidClient('no client credentials');
-  return parseBasicAuthorization(authorization);
-}
+import { OAuthError } from './oauth-error.js';
 
 /**
  * Introspection and the revocation feed reveal other clients' tokens, so only clients registered as

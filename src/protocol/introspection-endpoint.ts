@@ -4,15 +4,16 @@
  */
 import type { Client } from '../domain/clients/client.js';
 import type { AccessTokenClaims } from '../domain/tokens/token-verifier.js';
-import { authenticateCaller, requireIntrospectPermission, requireToken, type CallerAuthenticationDeps } from './caller-authentication.js';
-import { extractCredentials, readParameters, type TokenRequest } from './token-endpoint.js';
+import { requireIntrospectPermission, requireToken } from './caller-authentication.js';
+import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest } from './client-authentication.js';
+import { readParameters } from './token-endpoint.js';
 
 /** The claims of one of our own tokens, as the token verifier reads them. */
 export type IntrospectedClaims = AccessTokenClaims;
 
 export type Inspection = { readonly active: true; readonly claims: IntrospectedClaims } | { readonly active: false; readonly reason: string };
 
-export interface IntrospectionEndpointDeps extends CallerAuthenticationDeps {
+export interface IntrospectionEndpointDeps extends ClientAuthenticationDeps {
   inspectToken(token: string): Promise<Inspection>;
 }
 
@@ -63,10 +64,9 @@ export function shapeIntrospection(inspection: Inspection): IntrospectionRespons
   return body;
 }
 
-export async function handleIntrospectionRequest(request: TokenRequest, deps: IntrospectionEndpointDeps): Promise<IntrospectionResult> {
+export async function handleIntrospectionRequest(request: ClientRequest, deps: IntrospectionEndpointDeps): Promise<IntrospectionResult> {
   const params = readParameters(request);
-  const credentials = extractCredentials(request, params);
-  const client = await authenticateCaller(credentials, deps);
+  const client = await authenticateClient(request, params, deps);
   requireIntrospectPermission(client);
   const token = requireToken(params);
   // RFC 7662 §2.1 token_type_hint is OPTIONAL and we hold one token type only: it is ignored.

@@ -1,9 +1,10 @@
 /** The revocation endpoint (RFC 7009 §2): parse, authenticate, revoke; always 200 once authenticated. */
 import type { Client } from '../domain/clients/client.js';
-import { authenticateCaller, requireToken, type CallerAuthenticationDeps } from './caller-authentication.js';
-import { extractCredentials, readParameters, type TokenRequest } from './token-endpoint.js';
+import { requireToken } from './caller-authentication.js';
+import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest } from './client-authentication.js';
+import { readParameters } from './token-endpoint.js';
 
-export interface RevocationEndpointDeps extends CallerAuthenticationDeps {
+export interface RevocationEndpointDeps extends ClientAuthenticationDeps {
   /** Revokes the token when it was issued to `client`; returns what happened, for the log. */
   revokeToken(client: Client, token: string): Promise<string>;
 }
@@ -21,10 +22,9 @@ export interface RevocationResult {
  * `token_type_hint` is ignored (§2.1: the server "MUST extend its search across all of its supported
  * token types"; we issue access tokens only, so there is nothing to search).
  */
-export async function handleRevocationRequest(request: TokenRequest, deps: RevocationEndpointDeps): Promise<RevocationResult> {
+export async function handleRevocationRequest(request: ClientRequest, deps: RevocationEndpointDeps): Promise<RevocationResult> {
   const params = readParameters(request);
-  const credentials = extractCredentials(request, params);
-  const client = await authenticateCaller(credentials, deps);
+  const client = await authenticateClient(request, params, deps);
   const token = requireToken(params);
   return { client, outcome: await deps.revokeToken(client, token) };
 }

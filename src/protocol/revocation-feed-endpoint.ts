@@ -4,19 +4,22 @@
  * cursor is opaque to callers (a decimal sequence number today).
  */
 import type { Client } from '../domain/clients/client.js';
-import { authenticateCaller, credentialsFromHeader, requireIntrospectPermission, type CallerAuthenticationDeps } from './caller-authentication.js';
+import { requireIntrospectPermission } from './caller-authentication.js';
+import { authenticateHeaderClient, type ClientAuthenticationDeps } from './client-authentication.js';
+import type { ClientCertificate } from './mtls.js';
 import { invalidRequest } from './oauth-error.js';
 
 export type RevocationFeedItem =
   | { readonly type: 'token'; readonly jti: string; readonly client_id: string; readonly until: number }
   | { readonly type: 'client'; readonly client_id: string; readonly issued_before: number | null; readonly until: number };
 
-export interface RevocationFeedDeps extends CallerAuthenticationDeps {
+export interface RevocationFeedDeps extends ClientAuthenticationDeps {
   readFeed(cursor: number): Promise<{ items: readonly RevocationFeedItem[]; nextCursor: number; hasMore: boolean }>;
 }
 
 export interface RevocationFeedRequest {
   readonly authorization: string | undefined;
+  readonly clientCertificate?: ClientCertificate;
   /** The `since` query parameter as the framework parsed it (repeated → array). */
   readonly since: unknown;
 }
@@ -36,7 +39,7 @@ export function parseCursor(since: unknown): number {
 }
 
 export async function handleRevocationFeedRequest(request: RevocationFeedRequest, deps: RevocationFeedDeps): Promise<{ client: Client; body: RevocationFeedBody }> {
-  const client = await authenticateCaller(credentialsFromHeader(request.authorization), deps);
+  const client = await authenticateHeaderClient(request.authorization, request.clientCertificate, deps);
   requireIntrospectPermission(client);
   const cursor = parseCursor(request.since);
   const page = await deps.readFeed(cursor);

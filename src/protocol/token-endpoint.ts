@@ -5,23 +5,14 @@
  * Framework-free: the HTTP layer hands in plain strings and sends what comes back.
  */
 import type { Client } from '../domain/clients/client.js';
-import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';
+import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest } from './client-authentication.js';
 import { assertFormContentType, parseFormBody } from './form-body.js';
-import { invalidClient, invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from './oauth-error.js';
+import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from './oauth-error.js';
 import { grantScopes, parseScope } from './scope.js';
-import { certificateConfirmation, checkClientCertificate, type ClientCertificate, type TokenConfirmation } from './mtls.js';
+import { certificateConfirmation, type TokenConfirmation } from './mtls.js';
 
-export interface TokenRequest {
-  readonly contentType: string | undefined;
-  readonly authorization: string | undefined;
-  readonly body: string | undefined;
-  /** The client certificate of the request (TLS connection or trusted proxy), if any: RFC 8705. */
-  readonly clientCertificate?: ClientCertificate;
-}
-
-export type AuthenticationResult =
-  | { readonly ok: true; readonly client: Client }
-  | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' };
+export type { AuthenticationResult } from './client-authentication.js';
+export type TokenRequest = ClientRequest;
 
 export interface IssuedToken {
   readonly accessToken: string;
@@ -31,11 +22,8 @@ export interface IssuedToken {
   readonly scope: string;
 }
 
-export interface TokenEndpointDeps {
-  authenticateClient(credentials: BasicCredentials): Promise<AuthenticationResult>;
+export interface TokenEndpointDeps extends ClientAuthenticationDeps {
   issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): IssuedToken;
-  /** RFC 8705 tls_client_auth: the client named by client_id, no secret. Absent: the method is refused. */
-  authenticateClientByCertificate?(clientId: string): Promise<AuthenticationResult>;
   /** The contract types expires_in as a string; RFC 6749 clients want a number. */
   readonly expiresInFormat: 'string' | 'number';
 }
@@ -69,50 +57,8 @@ export function checkGrantType(params: Params): void {
   if (grantType !== 'client_credentials') throw unsupportedGrantType(`grant_type ${grantType.slice(0, 32)}`);
 }
 
-/**
- * Step 4: where the credentials are. RFC 6749 §2.3.1: "The client MUST NOT use more than one
- * authentication method in each request." A secret in the body next to the header is refused;
- * a client_id in the body is tolerated only when it names the same client.
- */
-export function extractCredentials(request: TokenRequest, params: Params): BasicCredentials {
-  const bodySecret = params.get('client_secret');
-  const bodyClientId = params.get('client_id');
-  if (request.authorization === undefined) {
-    if (bodySecret !== undefined) throw invalidClient('client_secret_post is not supported: use HTTP Basic');
-    throw invalidClient('no client credentials');
-  }
-  if (bodySecret !== undefined) throw invalidRequest('client credentials were sent both in the header and in the body');
-  const credentials = parseBasicAuthorization(request.authorization);
-  if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
-    throw invalidRequest('client_id in the body differs from the authenticated client');
-  }
-  return credentials;
-}
-
-/**
- * Step 4 bis: RFC 8705 §2: "For all requests to the authorization server utilizing mutual-TLS client
- * authentication, the client MUST include the client_id parameter". No Authorization header, no
- * client_secret, a client_id and a client certificate: tls_client_auth.
- */
-export function usesTlsClientAuth(request: TokenRequest, params: Params): boolean {
-  return request.authorization === undefined && request.clientCertificate !== undefined && !params.has('client_secret') && params.has('client_id');
-}
-
-/** Step 5 (tls_client_auth): the client named in the body; its certificate is checked in step 5 bis. */
-export async function authenticateWithCertificate(params: Params, deps: TokenEndpointDeps): Promise<Client> {
-  const clientId = params.get('client_id')!;
-  if (!deps.authenticateClientByCertificate) throw invalidClient('tls_client_auth is not enabled');
-  const result = await deps.authenticateClientByCertificate(clientId);
-  if (!result.ok) throw invalidClient(`${result.reason} (tls_client_auth, client_id ${clientId.slice(0, 128)})`);
-  return result.client;
-}
-
-/** Step 5: client authentication. Every failure is the same invalid_client; the reason is logged only. */
-export async function authenticate(credentials: BasicCredentials, deps: TokenEndpointDeps): Promise<Client> {
-  const result = await deps.authenticateClient(credentials);
-  if (!result.ok) throw invalidClient(`${result.reason} (client_id ${credentials.clientId.slice(0, 128)})`);
-  return result.client;
-}
+// Steps 4–5: client authentication (client-authentication.ts), shared with introspection and revocation:
+// HTTP Basic or RFC 8705 tls_client_auth, then the client's certificate binding.
 
 /** Step 6: RFC 6749 §5.2 unauthorized_client: "not authorized to use this authorization grant type". */
 export function checkClientGrant(client: Client): void {
@@ -141,10 +87,7 @@ export function issue(client: Client, scopes: readonly string[], deps: TokenEndp
 export async function handleTokenRequest(request: TokenRequest, deps: TokenEndpointDeps): Promise<TokenSuccess> {
   const params = readParameters(request);
   checkGrantType(params);
-  const tlsClientAuth = usesTlsClientAuth(request, params);
-  const client = tlsClientAuth ? await authenticateWithCertificate(params, deps) : await authenticate(extractCredentials(request, params), deps);
-  // Step 5 bis: RFC 8705 §2 method and certificate binding (protocol/mtls.ts).
-  checkClientCertificate(client, tlsClientAuth ? 'tls_client_auth' : 'client_secret_basic', request.clientCertificate);
+  const client = await authenticateClient(request, params, deps);
   checkClientGrant(client);
   const scopes = resolveScope(params, client);
   return { client, body: issue(client, scopes, deps, certificateConfirmation(client, request.clientCertificate)) };

@@ -20,8 +20,18 @@ export function warnIfInsecureHttp(config: TlsPolicyConfig, logger: { warn(obj: 
 }
 
 /** Where client certificates come from; undefined when none can reach this server. */
+/** A client certificate can reach us: native mTLS with a client CA, or a trusted proxy forwarding it. */
+export function certificatesCanArrive(config: TlsPolicyConfig): boolean {
+  return Boolean(config.tlsClientCa) || config.trustedProxies.length > 0;
+}
+
+/** The client authentication methods a client can actually use here (RFC 8414 *_auth_methods_supported). */
+export function clientAuthMethods(config: TlsPolicyConfig): readonly string[] {
+  return certificatesCanArrive(config) ? ['client_secret_basic', 'tls_client_auth'] : ['client_secret_basic'];
+}
+
 export function clientCertificateSource(config: TlsPolicyConfig): ClientCertificateSource | undefined {
-  if (!config.tlsClientCa && config.trustedProxies.length === 0) return undefined;
+  if (!certificatesCanArrive(config)) return undefined;
   return new ClientCertificateSource({ trustedProxies: config.trustedProxies, clientCertHeader: config.clientCertHeader });
 }
 
@@ -30,9 +40,9 @@ export function clientCertificateSource(config: TlsPolicyConfig): ClientCertific
  * the token endpoint (native mTLS or a trusted proxy): otherwise no client could use them.
  */
 export function tlsMetadata(config: TlsPolicyConfig): Record<string, unknown> {
-  if (!config.tlsClientCa && config.trustedProxies.length === 0) return {};
+  if (!certificatesCanArrive(config)) return {};
   return {
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'tls_client_auth'],
+    token_endpoint_auth_methods_supported: clientAuthMethods(config),
     tls_client_certificate_bound_access_tokens: true,
   };
 }

@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { handleIntrospectionRequest, type IntrospectionEndpointDeps } from '../../protocol/introspection-endpoint.js';
 import { handleRevocationFeedRequest, type RevocationFeedDeps } from '../../protocol/revocation-feed-endpoint.js';
 import { handleRevocationRequest, type RevocationEndpointDeps } from '../../protocol/revocation-endpoint.js';
-import type { TokenRequest } from '../../protocol/token-endpoint.js';
+import type { ClientRequest } from '../../protocol/client-authentication.js';
+import type { ClientCertificateSource } from '../../tls/client-certificate.js';
 
 export interface TokenStatusDeps {
   readonly introspection: IntrospectionEndpointDeps;
@@ -19,6 +20,8 @@ export interface TokenStatusRouteOptions {
   readonly basePath: string;
   readonly bodyLimit: number;
   readonly deps: TokenStatusDeps;
+  /** RFC 8705: reads the client certificate (TLS connection or trusted proxy header); absent: none is read. */
+  readonly certificates?: ClientCertificateSource;
 }
 
 export const tokenStatusPaths = (basePath: string) => ({
@@ -29,10 +32,11 @@ export const tokenStatusPaths = (basePath: string) => ({
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
-const formRequest = (request: FastifyRequest): TokenRequest => ({
+const formRequest = (request: FastifyRequest, certificates: ClientCertificateSource | undefined): ClientRequest => ({
   contentType: request.headers['content-type'],
   authorization: request.headers.authorization,
   body: typeof request.body === 'string' ? request.body : undefined,
+  clientCertificate: certificates?.fromRequest(request.raw, request.log),
 });
 
 // RFC 7662 §2.2 and RFC 7009 §2.2 answers describe token state: never cached (RFC 6749 §5.1 headers).
@@ -62,7 +66,7 @@ export async function tokenStatusRoutes(app: FastifyInstance, options: TokenStat
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
 
   app.post(paths.introspect, async (request, reply) => {
-    const result = await handleIntrospectionRequest(formRequest(request), options.deps.introspection);
+    const result = await handleIntrospectionRequest(formRequest(request, options.certificates), options.deps.introspection);
     request.clientId = result.client.clientId;
     request.outcome = result.body.active ? 'active' : 'inactive';
     request.errorDetail = result.inactiveReason;
@@ -70,7 +74,7 @@ export async function tokenStatusRoutes(app: FastifyInstance, options: TokenStat
   });
 
   app.post(paths.revoke, async (request, reply) => {
-    const result = await handleRevocationRequest(formRequest(request), options.deps.revocation);
+    const result = await handleRevocationRequest(formRequest(request, options.certificates), options.deps.revocation);
     request.clientId = result.client.clientId;
     request.outcome = result.outcome === 'revoked' ? 'revoked' : 'revoke_ignored';
     request.errorDetail = result.outcome === 'revoked' ? undefined : result.outcome;
@@ -80,7 +84,11 @@ export async function tokenStatusRoutes(app: FastifyInstance, options: TokenStat
 
   app.get(paths.revocations, async (request, reply) => {
     const result = await handleRevocationFeedRequest(
-      { authorization: request.headers.authorization, since: (request.query as Record<string, unknown>).since },
+      {
+        authorization: request.headers.authorization,
+        clientCertificate: options.certificates?.fromRequest(request.raw, request.log),
+        since: (request.query as Record<string, unknown>).since,
+      },
       options.deps.feed,
     );
     request.clientId = result.client.clientId;
@@ -94,11 +102,11 @@ export async function tokenStatusRoutes(app: FastifyInstance, options: TokenStat
 }
 
 /** RFC 8414 §2 metadata members for these endpoints (the issuer's URL, like token_endpoint). */
-export function tokenStatusMetadata(issuer: string): Record<string, unknown> {
+export function tokenStatusMetadata(issuer: string, authMethods: readonly string[]): Record<string, unknown> {
   return {
     introspection_endpoint: `${issuer}/oauth2/introspect`,
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
+    introspection_endpoint_auth_methods_supported: authMethods,
     revocation_endpoint: `${issuer}/oauth2/revoke`,
-    revocation_endpoint_auth_methods_supported: ['client_secret_basic'],
+    revocation_endpoint_auth_methods_supported: authMethods,
   };
 }
