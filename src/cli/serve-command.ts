@@ -1,8 +1,10 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
+import type { Logger } from 'pino';
 import { createApp, createLogger, openServices } from '../app.js';
 import type { Config, ConfigInput } from '../config/schema.js';
+import { joinNodeMetrics, serveNodeMetrics } from '../cluster/metrics-ipc.js';
 import { superviseWorkers, type ListeningMessage } from '../cluster/supervisor.js';
 import { configFrom, type GlobalOptions } from './context.js';
 import { tlsServerOptions } from '../tls/server-options.js';
@@ -31,7 +33,10 @@ export function serveCommand(globals: () => GlobalOptions): Command {
 
 /** One process serving HTTP: the whole server (--workers 1), or one cluster worker. */
 async function serveInThisProcess(config: Config, isWorker: boolean): Promise<void> {
+  if (isWorker) joinNodeMetrics();
   const app = await createApp(config);
+  // The workers share one stdout: the pid tells whose line (a request, a warning) it is.
+  if (isWorker) for (const logger of [app.logger, app.http.log]) (logger as Logger).setBindings({ pid: process.pid });
   const origin = await app.listen();
   if (isWorker) {
     process.send?.({ d1authz: 'listening', origin } satisfies ListeningMessage);
@@ -82,6 +87,7 @@ async function servePrimary(config: Config, workers: number): Promise<void> {
   } finally {
     await services.close();
   }
+  if (config.metrics) serveNodeMetrics();
   const supervisor = superviseWorkers({
     workers,
     logger,
