@@ -7,19 +7,21 @@
  * verify() throws GuardError (400/401/403, or 503 when signing keys cannot be fetched) and returns
  * { clientId, scopes, claims, expiresAt } otherwise.
  */
-import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import type { JWTPayload, ProtectedHeaderParameters } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { claimsProblem } from './claims.js';
 import { GuardError } from './errors.js';
 import type { GuardErrorCode, GuardErrorStatus } from './errors.js';
 import { parseAuthorization } from './header.js';
-import { JwksUnavailableError, RemoteJwks } from './jwks.js';
+import { AmbiguousKeyError, JwksUnavailableError, NoMatchingKeyError, RemoteJwks } from './jwks.js';
+import { decodeJsonSegment, splitCompactJws, SUPPORTED_ALGORITHMS, verifySignature } from './jws.js';
+import type { CompactJws } from './jws.js';
 import { TokenCache } from './token-cache.js';
 import { thumbprintsEqual } from './thumbprint.js';
 
-export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['ES256', 'RS256', 'PS256', 'EdDSA']);
+export const DEFAULT_ALGORITHMS: readonly string[] = SUPPORTED_ALGORITHMS;
 
 /** RFC 9068 §2.2 claims (plus `cnf` from RFC 8705). Frozen when handed out. */
-export interface AccessTokenClaims extends JWTPayload {
+export interface AccessTokenClaims {
   iss: string;
   sub: string;
   aud: string | string[];
@@ -28,7 +30,10 @@ export interface AccessTokenClaims extends JWTPayload {
   client_id: string;
   scope?: string;
   jti?: string;
+  nbf?: number;
   cnf?: { 'x5t#S256'?: string; [key: string]: unknown };
+  /** Any other claim of the token. */
+  [claim: string]: unknown;
 }
 
 export interface VerifiedToken {
@@ -51,7 +56,7 @@ export interface GuardOptions {
   requiredScopes?: readonly string[];
   /** Seconds of leeway for exp/nbf/iat. Default 30. */
   clockTolerance?: number;
-  /** JWS alg allow-list. Default ES256, RS256, PS256, EdDSA. `none` and HS* are refused. */
+  /** JWS alg allow-list, a subset of the default ES256, RS256, PS256, EdDSA. `none` and HS* are refused. */
   algorithms?: readonly string[];
   /** Verified-token cache size (entries). Default 10000; 0 disables the cache. */
   cacheMaxEntries?: number;
@@ -119,8 +124,13 @@ interface CacheEntry {
   readonly certThumbprint: string | undefined;
 }
 
+interface AcceptedHeader {
+  readonly alg: string;
+  readonly kid: string | undefined;
+}
+
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-const REQUIRED_CLAIMS = ['iss', 'aud', 'exp', 'iat', 'sub', 'client_id'];
+const MAX_ACCEPTED_HEADERS = 64;
 
 function isLoopback(url: URL): boolean {
   const h = url.hostname;
@@ -133,10 +143,12 @@ function isAccessTokenTyp(typ: unknown): boolean {
   return t === 'at+jwt' || t === 'application/at+jwt';
 }
 
+/** Freezes a JSON value (plain objects and arrays only, so for-in sees every member). */
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+  Object.freeze(value);
+  for (const key in value) {
+    const v = value[key];
+    if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) deepFreeze(v);
   }
   return value;
 }
@@ -163,10 +175,12 @@ export function createGuard(options: GuardOptions): Guard {
     if (typeof alg !== 'string' || alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
       throw new TypeError(`algorithm ${JSON.stringify(alg)} is not allowed for access tokens`);
     }
+    if (!SUPPORTED_ALGORITHMS.includes(alg)) throw new TypeError(`algorithm ${JSON.stringify(alg)} is not supported (${SUPPORTED_ALGORITHMS.join(', ')})`);
   }
   const algSet = new Set(algorithms);
   const clockTolerance = options.clockTolerance ?? 30;
   if (!Number.isFinite(clockTolerance) || clockTolerance < 0) throw new TypeError('clockTolerance must be a non-negative number of seconds');
+  const claimRules = { issuer, audiences: typeof audience === 'string' ? [audience] : audience, clockTolerance };
   const guardScopes = checkScopes('requiredScopes', options.requiredScopes);
   const realm = options.realm ?? (typeof audience === 'string' ? audience : audience[0]!);
   const maxTokenLength = options.maxTokenLength ?? 8192;
@@ -179,8 +193,10 @@ export function createGuard(options: GuardOptions): Guard {
   }
   const isRevoked = options.isRevoked;
 
-  const cache = new TokenCache<CacheEntry>(options.cacheMaxEntries ?? 10_000);
+  const cacheMaxEntries = options.cacheMaxEntries ?? 10_000;
+  const cache = new TokenCache<CacheEntry>(cacheMaxEntries);
   const pending = new Map<string, Promise<CacheEntry>>();
+  const acceptedHeaders = new Map<string, AcceptedHeader>();
   const counters = { cacheHits: 0, cacheMisses: 0, signatureVerifications: 0 };
 
   const jwks = new RemoteJwks({
@@ -197,64 +213,94 @@ export function createGuard(options: GuardOptions): Guard {
     new GuardError({ status, code, description, realm, ...extra });
   const invalidToken = (description: string, cause?: unknown) => fail(401, 'invalid_token', description, { cause });
 
-  function mapVerifyError(err: unknown): GuardError {
+  function mapKeyError(err: unknown): GuardError {
     if (err instanceof GuardError) return err;
     if (err instanceof JwksUnavailableError) return fail(503, 'temporarily_unavailable', 'token signing keys are temporarily unavailable', { cause: err });
-    if (err instanceof errors.JWTExpired) return invalidToken('token expired', err);
-    if (err instanceof errors.JWTClaimValidationFailed) {
-      switch (err.claim) {
-        case 'nbf': return invalidToken('token not yet valid', err);
-        case 'iss': return invalidToken(err.reason === 'missing' ? 'missing "iss" claim' : 'unexpected token issuer', err);
-        case 'aud': return invalidToken(err.reason === 'missing' ? 'missing "aud" claim' : 'token not intended for this audience', err);
-        case 'typ': return invalidToken('token type is not at+jwt', err);
-        default:
-          return invalidToken(err.reason === 'missing' ? `missing "${err.claim}" claim` : `invalid "${err.claim}" claim`, err);
-      }
-    }
-    if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return invalidToken('signing algorithm not allowed', err);
-    if (err instanceof errors.JWSSignatureVerificationFailed) return invalidToken('signature verification failed', err);
-    if (err instanceof errors.JWKSNoMatchingKey) return invalidToken('unknown signing key', err);
-    if (err instanceof errors.JWKSMultipleMatchingKeys) return invalidToken('ambiguous signing key', err);
-    if (err instanceof errors.JOSEError) return invalidToken('malformed token', err);
-    // Anything else (e.g. a TypeError on hostile input): fail closed.
+    if (err instanceof NoMatchingKeyError) return invalidToken('unknown signing key', err);
+    if (err instanceof AmbiguousKeyError) return invalidToken('ambiguous signing key', err);
+    // Anything else: fail closed.
     return invalidToken('token verification failed', err);
   }
 
-  async function verifyFully(token: string): Promise<CacheEntry> {
-    if (token.length > maxTokenLength) throw invalidToken('token too large');
-    if (token.split('.').length !== 3) throw invalidToken('malformed token');
-    // Cheap rejections before any key lookup, so bad alg/typ never trigger a JWKS fetch.
-    let header: ProtectedHeaderParameters;
-    try {
-      header = decodeProtectedHeader(token);
-    } catch (err) {
-      throw invalidToken('malformed token', err);
-    }
-    if (typeof header.alg !== 'string' || !algSet.has(header.alg)) throw invalidToken('signing algorithm not allowed');
+  /**
+   * The alg and kid of an acceptable JOSE header; throws the GuardError otherwise. Tokens of one
+   * issuer share a few distinct headers (one per signing key), so accepted ones are remembered by
+   * their encoding: on the miss path, decoding them again costs more than the bare
+   * verification's budget allows (issue 6). Bounded; a flood of distinct headers only empties it.
+   */
+  function acceptedHeader(encoded: string): AcceptedHeader {
+    const known = acceptedHeaders.get(encoded);
+    if (known) return known;
+    // RFC 7515 §5.2 step 3: "Verify that the resulting octet sequence is a UTF-8-encoded
+    // representation of a completely valid JSON object".
+    const header = decodeJsonSegment(encoded);
+    if (!header) throw invalidToken('malformed token');
+    const { alg, kid } = header;
+    // RFC 9068 §4: "The resource server MUST reject any JWT in which the value of "alg" is "none"."
+    // Only the allow-list (never none or HS*) gets through; the alg then also picks the key.
+    if (typeof alg !== 'string' || !algSet.has(alg)) throw invalidToken('signing algorithm not allowed');
+    // RFC 9068 §4: "The resource server MUST verify that the "typ" header value is "at+jwt" or
+    // "application/at+jwt" and reject tokens carrying any other value."
     if (!isAccessTokenTyp(header.typ)) throw invalidToken('token type is not at+jwt');
-    if (header.kid !== undefined && typeof header.kid !== 'string') throw invalidToken('malformed token');
+    // RFC 7515 §4.1.4: "Its value MUST be a case-sensitive string."
+    if (kid !== undefined && typeof kid !== 'string') throw invalidToken('malformed token');
+    // RFC 7515 §4.1.11: "If any of the listed extension Header Parameters are not understood and
+    // supported by the recipient, then the JWS is invalid." This guard supports none.
+    if (header.crit !== undefined) throw invalidToken('malformed token');
+    const accepted: AcceptedHeader = { alg, kid };
+    if (acceptedHeaders.size >= MAX_ACCEPTED_HEADERS) acceptedHeaders.clear();
+    acceptedHeaders.set(encoded, accepted);
+    return accepted;
+  }
+
+  /**
+   * Full verification of a token not in the cache. Synchronous (no promise, no microtask) when the
+   * current key set has the token's key, which is the common case; a promise only when the JWKS has
+   * to be fetched, and then concurrent checks of the same token share it.
+   */
+  function verifyMiss(token: string): CacheEntry | Promise<CacheEntry> {
+    const shared = pending.size === 0 ? undefined : pending.get(token);
+    if (shared) return shared;
+    if (token.length > maxTokenLength) throw invalidToken('token too large');
+    // RFC 7515 §5.2 (compact serialization, base64url).
+    const jws = splitCompactJws(token);
+    if (!jws) throw invalidToken('malformed token');
+    // Cheap rejections before any key lookup, so bad alg/typ never trigger a JWKS fetch.
+    const { alg, kid } = acceptedHeader(jws.encodedHeader);
 
     counters.signatureVerifications++;
-    let payload: JWTPayload;
+    let found: KeyObject | Promise<KeyObject>;
     try {
-      ({ payload } = await jwtVerify(token, jwks.getKey, {
-        issuer,
-        audience,
-        algorithms,
-        clockTolerance,
-        typ: 'at+jwt',
-        requiredClaims: REQUIRED_CLAIMS,
-      }));
+      found = jwks.keyFor(alg, kid);
     } catch (err) {
-      throw mapVerifyError(err);
+      throw mapKeyError(err);
     }
+    if (!(found instanceof Promise)) return verifyWithKey(token, jws, alg, kid, found);
+    const p = found
+      .then(
+        (key) => verifyWithKey(token, jws, alg, kid, key),
+        (err: unknown) => {
+          throw mapKeyError(err);
+        },
+      )
+      .finally(() => pending.delete(token));
+    pending.set(token, p);
+    return p;
+  }
 
-    const { client_id: clientId, sub, scope, cnf, iat, exp } = payload;
-    if (typeof clientId !== 'string' || clientId === '') throw invalidToken('invalid "client_id" claim');
-    if (typeof sub !== 'string' || sub === '') throw invalidToken('invalid "sub" claim');
-    if (typeof exp !== 'number' || typeof iat !== 'number') throw invalidToken('invalid "exp"/"iat" claim');
-    if (iat > Date.now() / 1000 + clockTolerance) throw invalidToken('token issued in the future');
-    if (scope !== undefined && typeof scope !== 'string') throw invalidToken('invalid "scope" claim');
+  function verifyWithKey(token: string, jws: CompactJws, alg: string, kid: string | undefined, key: KeyObject): CacheEntry {
+    // RFC 9068 §4: "The resource server MUST validate the signature of all incoming JWT access
+    // tokens according to [RFC7515] using the algorithm specified in the JWT "alg" Header Parameter."
+    if (!verifySignature(alg, key, jws.signingInput, jws.signature)) throw invalidToken('signature verification failed');
+
+    // RFC 7519 §7.2 step 10: the JWT Claims Set must be "a completely valid JSON object".
+    const payload = decodeJsonSegment(jws.encodedPayload);
+    if (!payload) throw invalidToken('malformed token');
+    const problem = claimsProblem(payload, claimRules, Date.now());
+    if (problem !== undefined) throw invalidToken(problem);
+    const claims = payload as AccessTokenClaims;
+
+    const { client_id: clientId, scope, cnf, exp } = claims;
     let certThumbprint: string | undefined;
     if (cnf !== undefined) {
       if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf)) throw invalidToken('invalid "cnf" claim');
@@ -264,28 +310,20 @@ export function createGuard(options: GuardOptions): Guard {
         certThumbprint = x5t;
       }
     }
-    const scopes = [...new Set((scope ?? '').split(' ').filter((s) => s !== ''))];
+    const scopeSet = new Set<string>();
+    if (scope) for (const s of scope.split(' ')) if (s !== '') scopeSet.add(s);
     const entry: CacheEntry = {
       expiresAtMs: exp * 1000,
-      claims: deepFreeze(payload as AccessTokenClaims),
+      claims: deepFreeze(claims),
       clientId,
-      scopes: Object.freeze(scopes),
-      scopeSet: new Set(scopes),
-      kid: header.kid,
+      scopes: Object.freeze([...scopeSet]),
+      scopeSet,
+      kid,
       certThumbprint,
     };
     // Only ever cached until exp (a token accepted within the clock tolerance after exp is not cached).
-    cache.set(token, entry, Date.now());
+    if (cacheMaxEntries > 0) cache.set(token, entry, Date.now());
     return entry;
-  }
-
-  function verifyDeduplicated(token: string): Promise<CacheEntry> {
-    let p = pending.get(token);
-    if (!p) {
-      p = verifyFully(token).finally(() => pending.delete(token));
-      pending.set(token, p);
-    }
-    return p;
   }
 
   async function verify(authorization: string | readonly string[] | undefined, opts: VerifyOptions = {}): Promise<VerifiedToken> {
@@ -294,11 +332,13 @@ export function createGuard(options: GuardOptions): Guard {
     if (parsed.kind === 'invalid') throw fail(400, 'invalid_request', parsed.reason);
     const token = parsed.token;
 
-    let entry = cache.get(token, Date.now());
+    // (With the cache disabled, skip the lookup: hashing a long token is a measurable part of a miss.)
+    let entry = cacheMaxEntries > 0 ? cache.get(token, Date.now()) : undefined;
     if (entry) counters.cacheHits++;
     else {
       counters.cacheMisses++;
-      entry = await verifyDeduplicated(token);
+      const verified = verifyMiss(token);
+      entry = verified instanceof Promise ? await verified : verified;
     }
 
     // Per-request checks, on cache hits too.
@@ -318,12 +358,11 @@ export function createGuard(options: GuardOptions): Guard {
       if (revoked) throw invalidToken('token revoked');
     }
     const callScopes = opts.requiredScopes === undefined ? [] : checkScopes('requiredScopes', opts.requiredScopes);
-    const required = callScopes.length === 0 ? guardScopes : [...new Set([...guardScopes, ...callScopes])];
-    if (required.length > 0) {
-      const have = entry.scopeSet;
-      if (!required.every((s) => have.has(s))) {
-        throw fail(403, 'insufficient_scope', `token lacks required scope: ${required.filter((s) => !have.has(s)).join(' ')}`, { scope: required });
-      }
+    const required = callScopes.length === 0 ? guardScopes : guardScopes.length === 0 ? callScopes : [...guardScopes, ...callScopes];
+    const have = entry.scopeSet;
+    if (!required.every((s) => have.has(s))) {
+      const wanted = [...new Set(required)];
+      throw fail(403, 'insufficient_scope', `token lacks required scope: ${wanted.filter((s) => !have.has(s)).join(' ')}`, { scope: wanted });
     }
 
     return {
@@ -347,7 +386,7 @@ export function createGuard(options: GuardOptions): Guard {
       try {
         await jwks.reload();
       } catch (err) {
-        throw mapVerifyError(err);
+        throw mapKeyError(err);
       }
     },
   };

@@ -25,6 +25,15 @@ export function parseAuthorization(header: string | readonly string[] | undefine
   // Leading/trailing OWS is not part of the field value (RFC 9110 §5.5); node already strips it.
   const value = header.trim();
   if (value === '') return { kind: 'missing' };
+  // The usual case, "Bearer <token>", without the general grammar's pass over the whole token:
+  // it runs on every request, cache hits included, and the token is scanned once below anyway.
+  if (value.length > 7 && value.charCodeAt(6) === 32 && value.slice(0, 6).toLowerCase() === 'bearer') {
+    let start = 7;
+    while (value.charCodeAt(start) === 32) start++;
+    const token = value.slice(start);
+    if (!B64TOKEN.test(token)) return { kind: 'invalid', reason: 'malformed bearer token' };
+    return { kind: 'bearer', token };
+  }
   const match = CREDENTIALS.exec(value);
   if (!match) return { kind: 'invalid', reason: 'malformed Authorization header' };
   const scheme = match[1] ?? '';

@@ -14,16 +14,89 @@
  *  - a failed fetch is retried no sooner than `retryBackoffMs`, and a failed refresh keeps the last
  *    good key set (so a JWKS outage does not take down verification of known keys).
  *
- * Key selection and import (kid/alg/kty/crv/use/key_ops matching, public-key-only, no symmetric
- * algorithms) is delegated to jose's createLocalJWKSet.
+ * Keys are imported once per key set as node:crypto KeyObjects (jws.ts), and a JWK whose members
+ * are all unchanged in the next set keeps its KeyObject. Selection follows RFC 7515 §4.1.4
+ * ("The "kid" (key ID) Header Parameter is a hint indicating which key was used to secure the
+ * JWS"): a token with a kid matches the keys with that kid, one without a kid matches any key;
+ * either way only keys whose kty/crv/alg/use fit the token's alg count, and more than one
+ * candidate is refused rather than tried in turn.
  */
-import { createLocalJWKSet, errors } from 'jose';
 import { readBoundedText } from './bounded-body.js';
-import type { FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters, LocalJWKSet, CryptoKey } from 'jose';
+import { importVerificationKey } from './jws.js';
+import type { VerificationKey } from './jws.js';
+import type { KeyObject } from 'node:crypto';
 
 /** Thrown when no key set could be obtained; the guard maps it to 503. */
 export class JwksUnavailableError extends Error {
   override readonly name = 'JwksUnavailableError';
+}
+
+/** No key in the set (even after the refetch the policy allows) fits the token's kid and alg. */
+export class NoMatchingKeyError extends Error {
+  override readonly name = 'NoMatchingKeyError';
+  constructor() {
+    super('no key in the JWKS matches the token');
+  }
+}
+
+/** More than one key fits the token's kid (or the token has no kid) and alg. */
+export class AmbiguousKeyError extends Error {
+  override readonly name = 'AmbiguousKeyError';
+  constructor() {
+    super('more than one key in the JWKS matches the token');
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** One fetched JWKS, imported. Immutable; replaced as a whole when the JWKS document changes. */
+class KeySet {
+  /** Usable keys, in document order. */
+  private readonly all: readonly VerificationKey[];
+  private readonly byKid = new Map<string, VerificationKey[]>();
+
+  constructor(
+    /** Every JWK of the document, serialised, to its import (undefined: not usable). */
+    readonly imported: ReadonlyMap<string, VerificationKey | undefined>,
+    usable: readonly VerificationKey[],
+  ) {
+    this.all = usable;
+    for (const k of usable) {
+      if (k.kid === undefined) continue;
+      const list = this.byKid.get(k.kid);
+      if (list) list.push(k);
+      else this.byKid.set(k.kid, [k]);
+    }
+  }
+
+  /** The one key for this alg and kid; undefined if none; AmbiguousKeyError if several. */
+  select(alg: string, kid: string | undefined): KeyObject | undefined {
+    const pool = kid === undefined ? this.all : this.byKid.get(kid);
+    if (pool === undefined) return undefined;
+    let found: VerificationKey | undefined;
+    for (const k of pool) {
+      if (!k.algs.has(alg)) continue;
+      if (found) throw new AmbiguousKeyError();
+      found = k;
+    }
+    return found?.key;
+  }
+
+  /** Imports `jwks`, reusing the KeyObjects of `previous` for JWKs that did not change. */
+  static from(jwks: readonly Record<string, unknown>[], previous: KeySet | undefined): KeySet {
+    const imported = new Map<string, VerificationKey | undefined>();
+    const usable: VerificationKey[] = [];
+    for (const jwk of jwks) {
+      const id = JSON.stringify(jwk);
+      if (imported.has(id)) continue; // the same key twice is one key, not an ambiguity
+      const key = previous?.imported.has(id) ? previous.imported.get(id) : importVerificationKey(jwk);
+      imported.set(id, key);
+      if (key) usable.push(key);
+    }
+    return new KeySet(imported, usable);
+  }
 }
 
 export interface RemoteJwksOptions {
@@ -53,7 +126,7 @@ export interface JwksStats {
 export class RemoteJwks {
   private readonly opts: Required<Omit<RemoteJwksOptions, 'onKeySetChange'>> &
     Pick<RemoteJwksOptions, 'onKeySetChange'>;
-  private local: LocalJWKSet | undefined;
+  private set: KeySet | undefined;
   private raw: string | undefined;
   private keyCount = 0;
   private loadedAt = Number.NEGATIVE_INFINITY;
@@ -71,54 +144,58 @@ export class RemoteJwks {
     return { fetches: this.fetches, fetchFailures: this.fetchFailures, keys: this.keyCount };
   }
 
-  /** jose key resolver (pass to jwtVerify). Throws JWKSNoMatchingKey or JwksUnavailableError. */
-  readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
-    let local = await this.current();
-    try {
-      return await local(header, token);
-    } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
-    }
-    // Unknown kid (or no key usable for this alg): maybe the key set rotated.
-    // First share any fetch already under way, or use a set that arrived meanwhile.
-    if (this.inflight) await this.inflight.catch(() => undefined);
-    if (this.local && this.local !== local) {
-      local = this.local;
-      try {
-        return await local(header, token);
-      } catch (err) {
-        if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
-      }
-    }
-    const now = Date.now();
-    if (now - this.lastMissRefetchAt < this.opts.cooldownMs || now - this.lastFailureAt < this.opts.retryBackoffMs) {
-      throw new errors.JWKSNoMatchingKey();
-    }
-    this.lastMissRefetchAt = now;
-    await this.refresh();
-    return this.local!(header, token);
-  };
+  /**
+   * The key for a token's alg (already on the allow-list) and kid. Synchronous when the current
+   * set has it (the hot path: no promise); otherwise a promise that applies the fetch policy.
+   * Throws/rejects with NoMatchingKeyError, AmbiguousKeyError or JwksUnavailableError.
+   */
+  keyFor(alg: string, kid: string | undefined): KeyObject | Promise<KeyObject> {
+    const set = this.set;
+    if (set === undefined) return this.loadThenSelect(alg, kid);
+    this.refreshIfStale();
+    return set.select(alg, kid) ?? this.afterMiss(set, alg, kid);
+  }
 
   /** Force a refetch now (single-flight; ignores cooldown). */
   async reload(): Promise<void> {
     await this.refresh();
   }
 
-  private async current(): Promise<LocalJWKSet> {
+  private refreshIfStale(): void {
     const now = Date.now();
-    if (this.local) {
-      if (now - this.loadedAt >= this.opts.maxAgeMs && !this.inflight && now - this.lastFailureAt >= this.opts.retryBackoffMs) {
-        // Stale: refresh in the background, keep serving the last good set meanwhile.
-        this.refresh().catch(() => undefined);
-      }
-      return this.local;
+    if (now - this.loadedAt >= this.opts.maxAgeMs && !this.inflight && now - this.lastFailureAt >= this.opts.retryBackoffMs) {
+      // Stale: refresh in the background, keep serving the last good set meanwhile.
+      this.refresh().catch(() => undefined);
     }
-    if (!this.inflight && now - this.lastFailureAt < this.opts.retryBackoffMs) {
+  }
+
+  private async loadThenSelect(alg: string, kid: string | undefined): Promise<KeyObject> {
+    if (!this.inflight && Date.now() - this.lastFailureAt < this.opts.retryBackoffMs) {
       throw new JwksUnavailableError('signing keys are not available (recent fetch failed)');
     }
     await this.refresh();
-    if (!this.local) throw new JwksUnavailableError('signing keys are not available');
-    return this.local;
+    const set = this.set;
+    if (!set) throw new JwksUnavailableError('signing keys are not available');
+    return set.select(alg, kid) ?? this.afterMiss(set, alg, kid);
+  }
+
+  /** `set` has no key for this token: maybe the key set rotated. */
+  private async afterMiss(set: KeySet, alg: string, kid: string | undefined): Promise<KeyObject> {
+    // First share any fetch already under way, or use a set that arrived meanwhile.
+    if (this.inflight) await this.inflight.catch(() => undefined);
+    if (this.set && this.set !== set) {
+      const key = this.set.select(alg, kid);
+      if (key) return key;
+    }
+    const now = Date.now();
+    if (now - this.lastMissRefetchAt < this.opts.cooldownMs || now - this.lastFailureAt < this.opts.retryBackoffMs) {
+      throw new NoMatchingKeyError();
+    }
+    this.lastMissRefetchAt = now;
+    await this.refresh();
+    const key = this.set!.select(alg, kid);
+    if (!key) throw new NoMatchingKeyError();
+    return key;
   }
 
   private refresh(): Promise<void> {
@@ -135,7 +212,7 @@ export class RemoteJwks {
     this.fetches++;
     try {
       const text = await this.download();
-      if (this.local && text === this.raw) {
+      if (this.set && text === this.raw) {
         // Unchanged: keep the existing set (and the keys it already imported).
         this.loadedAt = Date.now();
         return;
@@ -146,14 +223,12 @@ export class RemoteJwks {
       } catch (cause) {
         throw new JwksUnavailableError('JWKS response is not JSON', { cause });
       }
-      let local: LocalJWKSet;
-      try {
-        local = createLocalJWKSet(json as JSONWebKeySet);
-      } catch (cause) {
-        throw new JwksUnavailableError('JWKS response is not a valid JSON Web Key Set', { cause });
+      // RFC 7517 §5: "The JSON object MUST have a "keys" member, with its value being an array of JWKs."
+      if (!isPlainObject(json) || !Array.isArray(json['keys']) || !json['keys'].every(isPlainObject)) {
+        throw new JwksUnavailableError('JWKS response is not a valid JSON Web Key Set');
       }
-      const keys = (json as JSONWebKeySet).keys;
-      this.local = local;
+      const keys = json['keys'] as Record<string, unknown>[];
+      this.set = KeySet.from(keys, this.set);
       this.raw = text;
       this.keyCount = keys.length;
       this.loadedAt = Date.now();

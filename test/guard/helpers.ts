@@ -19,9 +19,10 @@ export interface TestKey {
   publicJwk: JWK;
 }
 
-export async function makeKey(kid: string = randomUUID()): Promise<TestKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+/** A key pair for `alg` (ES256, RS256, PS256 or EdDSA with Ed25519), its public JWK with kid, alg and use. */
+export async function makeKey(kid: string = randomUUID(), alg: string = 'ES256'): Promise<TestKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   return { kid, privateKey, publicKey, publicJwk };
 }
 
