@@ -3,6 +3,7 @@ import { createLogger } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import { createGateway } from '../gateway/gateway.js';
 import { GatewayConfigError, loadGatewayConfig } from '../gateway/config.js';
+import { gatewayTransport } from '../gateway/transport.js';
 import type { GlobalOptions } from './context.js';
 
 const integer = (min: number, max: number) => (v: string) => {
@@ -50,8 +51,13 @@ export function gatewayCommand(globals: () => GlobalOptions): Command {
         { upstream: o.upstream, issuer: o.issuer, audience: o.audience, jwksUri: o.jwksUri, upstreamTimeoutMs: o.timeout, host: o.host, port: o.port },
         { issuer: server.issuer, audience: server.audience },
       );
+      // TLS, mTLS, trusted proxies and the plain-HTTP rule come from the same D1AUTHZ_* settings as serve.
+      const transport = gatewayTransport(server, config.host);
       const logger = createLogger({ logLevel: (o.logLevel ?? 'info') as 'info' });
-      const gateway = createGateway(config, logger);
+      if (transport.insecure) {
+        logger.warn({ host: config.host, setting: 'D1AUTHZ_ALLOW_INSECURE_HTTP' }, `INSECURE: the gateway serves plain HTTP on ${config.host}, a non-loopback address`);
+      }
+      const gateway = createGateway(config, logger, transport);
       const origin = await gateway.listen();
       logger.info({ origin, upstream: config.upstream, issuer: config.issuer, routes: config.routes.length }, 'd1-authz gateway listening');
       let closing = false;

@@ -13,13 +13,17 @@
 import replyFrom from '@fastify/reply-from';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { GuardError } from '../guard/errors.js';
 import { createGuard, type Guard, type VerifiedToken } from '../guard/guard.js';
 import { createIntrospectionCheck } from '../guard/introspection.js';
 import { createRevocationFeed, type RevocationFeed } from '../guard/revocation-feed.js';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
+import { OAuthError } from '../protocol/oauth-error.js';
+import { watchTlsFiles, type TlsWatcher } from '../tls/server-options.js';
 import type { GatewayConfig } from './config.js';
+import type { GatewayTransport } from './transport.js';
 import { findRoute, pathSegments, type RouteRule } from './routes.js';
 
 declare module 'fastify' {
@@ -51,7 +55,8 @@ function sendJson(reply: FastifyReply, status: number, error: string, descriptio
     .send(JSON.stringify({ error, error_description: description }));
 }
 
-export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
+/** `transport` (gatewayTransport): TLS, mTLS and trusted-proxy certificates; default plain HTTP, no certificates. */
+export function createGateway(config: GatewayConfig, logger: Logger, transport: Partial<GatewayTransport> = {}): Gateway {
   const revocationFeed =
     config.revocation?.mode === 'feed'
       ? createRevocationFeed({
@@ -78,13 +83,15 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
     return503OnClosing: true,
+    // null: plain HTTP. (The https instance type differs only in the raw server type.)
+    https: transport.https ?? null,
     // A URL the router cannot decode never reaches onRequest: answer it in the same JSON shape.
     frameworkErrors: (err, request, reply) => {
       request.gatewayOutcome = 'bad_path';
       request.gatewayDetail = err.message;
       sendJson(reply, 400, 'invalid_request', 'the request path is not acceptable');
     },
-  });
+  }) as unknown as FastifyInstance;
   app.register(replyFrom, {
     base: config.upstream,
     disableRequestLogging: true,
@@ -114,8 +121,18 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       return sendJson(reply, 404, 'not_found', 'no such resource');
     }
     request.gatewayRule = rule;
+    let peerCertificateThumbprint: string | undefined;
     try {
-      request.gatewayAuth = await guard.verify(request.headers.authorization, { requiredScopes: rule?.scopes ?? [] });
+      peerCertificateThumbprint = transport.certificates?.fromRequest(request.raw, request.log)?.thumbprint;
+    } catch (err) {
+      // A trusted proxy forwarded a certificate that cannot be read: show the broken proxy, do not guess.
+      request.gatewayOutcome = 'invalid_request';
+      request.gatewayDetail = err instanceof OAuthError ? err.detail ?? err.description : (err as Error).message;
+      return sendJson(reply, 400, 'invalid_request', err instanceof OAuthError ? err.description : 'the forwarded client certificate is not readable');
+    }
+    try {
+      // RFC 8705 §3: a certificate-bound token passes only over the certificate it is bound to.
+      request.gatewayAuth = await guard.verify(request.headers.authorization, { requiredScopes: rule?.scopes ?? [], peerCertificateThumbprint });
     } catch (err) {
       if (!(err instanceof GuardError)) throw err;
       request.gatewayOutcome = err.code ?? 'unauthorized';
@@ -178,15 +195,22 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     done();
   });
 
+  let tlsWatcher: TlsWatcher | undefined;
   return {
     app,
     guard,
     revocationFeed,
     async listen() {
       await revocationFeed?.start();
-      return app.listen({ host: config.host, port: config.port });
+      const origin = await app.listen({ host: config.host, port: config.port });
+      // Certificates expire: a renewed certificate, key or client CA is served without a restart.
+      if (transport.https && transport.tlsFiles) {
+        tlsWatcher = watchTlsFiles(app.server as unknown as TlsServer, transport.tlsFiles, logger, { served: transport.https });
+      }
+      return origin;
     },
     async close() {
+      tlsWatcher?.close();
       await revocationFeed?.stop();
       await app.close();
     },

@@ -4,6 +4,8 @@ import { isLoopbackHost } from './addresses.js';
 import { ClientCertificateSource } from './client-certificate.js';
 
 type TlsPolicyConfig = Pick<Config, 'host' | 'tlsCert' | 'tlsClientCa' | 'allowInsecureHttp' | 'trustedProxies' | 'clientCertHeader'>;
+/** What decides whether and how a client certificate reaches a server. */
+type CertificateConfig = Pick<Config, 'tlsClientCa' | 'trustedProxies' | 'clientCertHeader'>;
 
 /**
  * Plain HTTP on a non-loopback address only passes config validation with allowInsecureHttp:
@@ -21,16 +23,16 @@ export function warnIfInsecureHttp(config: TlsPolicyConfig, logger: { warn(obj: 
 
 /** Where client certificates come from; undefined when none can reach this server. */
 /** A client certificate can reach us: native mTLS with a client CA, or a trusted proxy forwarding it. */
-export function certificatesCanArrive(config: TlsPolicyConfig): boolean {
+export function certificatesCanArrive(config: CertificateConfig): boolean {
   return Boolean(config.tlsClientCa) || config.trustedProxies.length > 0;
 }
 
 /** The client authentication methods a client can actually use here (RFC 8414 *_auth_methods_supported). */
-export function clientAuthMethods(config: TlsPolicyConfig): readonly string[] {
+export function clientAuthMethods(config: CertificateConfig): readonly string[] {
   return certificatesCanArrive(config) ? ['client_secret_basic', 'tls_client_auth'] : ['client_secret_basic'];
 }
 
-export function clientCertificateSource(config: TlsPolicyConfig): ClientCertificateSource | undefined {
+export function clientCertificateSource(config: CertificateConfig): ClientCertificateSource | undefined {
   if (!certificatesCanArrive(config)) return undefined;
   return new ClientCertificateSource({ trustedProxies: config.trustedProxies, clientCertHeader: config.clientCertHeader });
 }
@@ -39,7 +41,7 @@ export function clientCertificateSource(config: TlsPolicyConfig): ClientCertific
  * RFC 8414 / RFC 8705 §2.3 and §3.3 metadata, advertised only when a client certificate can reach
  * the token endpoint (native mTLS or a trusted proxy): otherwise no client could use them.
  */
-export function tlsMetadata(config: TlsPolicyConfig): Record<string, unknown> {
+export function tlsMetadata(config: CertificateConfig): Record<string, unknown> {
   if (!certificatesCanArrive(config)) return {};
   return {
     token_endpoint_auth_methods_supported: clientAuthMethods(config),

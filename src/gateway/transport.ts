@@ -1,0 +1,47 @@
+/**
+ * How the gateway meets its callers, with the same settings and rules as `serve`: TLS from
+ * D1AUTHZ_TLS_CERT / D1AUTHZ_TLS_KEY (TLS 1.2 minimum), a required client certificate with
+ * D1AUTHZ_TLS_CLIENT_CA, the certificate of a trusted proxy's header (D1AUTHZ_TRUSTED_PROXIES), and
+ * plain HTTP refused off loopback unless D1AUTHZ_ALLOW_INSECURE_HTTP. The client certificate is what
+ * the guard compares with a certificate-bound token's cnf (RFC 8705 §3).
+ */
+import type { ServerOptions } from 'node:https';
+import type { Config } from '../config/schema.js';
+import { isLoopbackHost } from '../tls/addresses.js';
+import type { ClientCertificateSource } from '../tls/client-certificate.js';
+import { clientCertificateSource } from '../tls/policy.js';
+import { tlsServerOptions, type TlsConfig } from '../tls/server-options.js';
+import { GatewayConfigError } from './config.js';
+
+export type GatewayTransportSettings = Pick<
+  Config,
+  'tlsCert' | 'tlsKey' | 'tlsClientCa' | 'allowInsecureHttp' | 'trustedProxies' | 'clientCertHeader'
+>;
+
+export interface GatewayTransport {
+  /** TLS server options; absent: plain HTTP. */
+  readonly https?: ServerOptions;
+  /** The files behind `https`, watched for renewal (SIGHUP or a change on disk). */
+  readonly tlsFiles?: TlsConfig;
+  /** Reads the caller's certificate (TLS connection or trusted proxy); absent: no certificate can arrive. */
+  readonly certificates?: ClientCertificateSource;
+  /** Plain HTTP off loopback, explicitly allowed: the gateway warns at start. */
+  readonly insecure: boolean;
+}
+
+export function gatewayTransport(settings: GatewayTransportSettings, host: string): GatewayTransport {
+  const insecure = settings.tlsCert === undefined && !isLoopbackHost(host);
+  if (insecure && !settings.allowInsecureHttp) {
+    throw new GatewayConfigError(
+      `refusing plain HTTP on ${host}, a non-loopback address: bearer tokens would cross the network in clear. ` +
+        'Set D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY, listen on loopback behind a TLS proxy, or set D1AUTHZ_ALLOW_INSECURE_HTTP=true.',
+    );
+  }
+  const https = settings.tlsCert ? tlsServerOptions(settings) : undefined;
+  const certificates = clientCertificateSource(settings);
+  return {
+    ...(https ? { https, tlsFiles: settings } : {}),
+    ...(certificates ? { certificates } : {}),
+    insecure,
+  };
+}
