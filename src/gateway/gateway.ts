@@ -21,6 +21,7 @@ import { createIntrospectionCheck } from '../guard/introspection.js';
 import { createRevocationFeed, type RevocationFeed } from '../guard/revocation-feed.js';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
 import { OAuthError } from '../protocol/oauth-error.js';
+import { DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER } from '../tls/client-certificate.js';
 import { watchTlsFiles, type TlsWatcher } from '../tls/server-options.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayTransport } from './transport.js';
@@ -46,6 +47,9 @@ export interface Gateway {
 
 // The credentials are for the gateway; the x-d1- prefix is the gateway's to set.
 const STRIPPED = /^(authorization|proxy-authorization|x-d1-.*)$/i;
+// A backend that believes a client-certificate header from the gateway's address must never get one
+// the caller wrote: the gateway checked the certificate, and says who the client is in x-d1-client-id.
+const CERTIFICATE_HEADERS = [DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER];
 
 function sendJson(reply: FastifyReply, status: number, error: string, description: string, headers: Record<string, string> = {}): FastifyReply {
   return reply
@@ -142,9 +146,10 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
     return undefined;
   });
 
+  const certificateHeaders = new Set(transport.certificateHeaders ?? CERTIFICATE_HEADERS);
   const forwardedHeaders = (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders => {
     const out: IncomingHttpHeaders = {};
-    for (const [name, value] of Object.entries(headers)) if (!STRIPPED.test(name)) out[name] = value;
+    for (const [name, value] of Object.entries(headers)) if (!STRIPPED.test(name) && !certificateHeaders.has(name.toLowerCase())) out[name] = value;
     out['x-d1-client-id'] = request.gatewayAuth!.clientId;
     out['x-correlation-id'] = request.id;
     const prior = headers['x-forwarded-for'];

@@ -8,7 +8,7 @@
 import type { ServerOptions } from 'node:https';
 import type { Config } from '../config/schema.js';
 import { isLoopbackHost } from '../tls/addresses.js';
-import type { ClientCertificateSource } from '../tls/client-certificate.js';
+import { DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER, type ClientCertificateSource } from '../tls/client-certificate.js';
 import { clientCertificateSource } from '../tls/policy.js';
 import { tlsServerOptions, type TlsConfig } from '../tls/server-options.js';
 import { GatewayConfigError } from './config.js';
@@ -27,6 +27,8 @@ export interface GatewayTransport {
   readonly certificates?: ClientCertificateSource;
   /** Plain HTTP off loopback, explicitly allowed: the gateway warns at start. */
   readonly insecure: boolean;
+  /** Headers that carry a client certificate (the configured one, nginx's, Envoy's): never forwarded upstream. */
+  readonly certificateHeaders: readonly string[];
 }
 
 export function gatewayTransport(settings: GatewayTransportSettings, host: string): GatewayTransport {
@@ -43,5 +45,6 @@ export function gatewayTransport(settings: GatewayTransportSettings, host: strin
     ...(https ? { https, tlsFiles: settings } : {}),
     ...(certificates ? { certificates } : {}),
     insecure,
+    certificateHeaders: [...new Set([settings.clientCertHeader.toLowerCase(), DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER])],
   };
 }

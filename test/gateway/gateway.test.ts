@@ -90,6 +90,8 @@ describe('d1-authz gateway', () => {
         'x-correlation-id': 'corr-abc_123',
         'x-d1-client-id': 'forged-admin',
         'x-d1-anything': 'forged',
+        'x-ssl-client-cert': 'forged-certificate',
+        'x-forwarded-client-cert': 'Hash=forged',
         accept: 'application/json',
       },
     });
@@ -102,6 +104,8 @@ describe('d1-authz gateway', () => {
     assert.equal(echo.headers.authorization, undefined, 'the bearer token never reaches the upstream');
     assert.equal(echo.headers['x-d1-client-id'], 'd1-app', 'the authenticated client, not the forged one');
     assert.equal(echo.headers['x-d1-anything'], undefined);
+    assert.equal(echo.headers['x-ssl-client-cert'], undefined, 'a caller-written certificate header never reaches the upstream');
+    assert.equal(echo.headers['x-forwarded-client-cert'], undefined);
     assert.equal(echo.headers['x-correlation-id'], 'corr-abc_123');
     assert.equal(echo.headers.accept, 'application/json');
     assert.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
