@@ -85,11 +85,23 @@ export interface App extends Services {
   listen(): Promise<string>;
 }
 
+/** Tokens are signed on libuv's thread pool, which scrypt shares: D1AUTHZ_HASH_CONCURRENCY must leave threads free. */
+function warnIfHashesCanFillThreadPool(config: Config, logger: Logger): void {
+  const poolSize = Number(process.env['UV_THREADPOOL_SIZE']) || 4;
+  if (config.hashConcurrency >= poolSize) {
+    logger.warn(
+      { hash_concurrency: config.hashConcurrency, uv_threadpool_size: poolSize },
+      'D1AUTHZ_HASH_CONCURRENCY is not below UV_THREADPOOL_SIZE: during a flood of bad secrets, token signing waits behind slow hashes',
+    );
+  }
+}
+
 export async function createApp(config: Config, options: { logStream?: DestinationStream } = {}): Promise<App> {
   const logger = createLogger(config, options.logStream);
   // TLS files are read (and checked) before anything is opened: a bad file stops start-up at once.
   const https = config.tlsCert ? tlsServerOptions(config) : undefined;
   warnIfInsecureHttp(config, logger);
+  warnIfHashesCanFillThreadPool(config, logger);
   const services = await openServices(config, logger);
   const { repos } = services;
 
@@ -134,6 +146,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     },
     tokenStatus: tokenStatus.deps,
     https,
+    hashesPending: () => authenticator.hashesPending,
     readiness: {
       store: () => services.store.ping(),
       signing_key: () => keyRing.signer() !== null,

@@ -1,5 +1,5 @@
 /** Prometheus metrics on a registry of this app's own (several apps can live in one process, e.g. tests). */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -22,8 +22,22 @@ export class Metrics {
   private readonly durationChildren = new Map<string, Histogram.Internal<'route' | 'status'>>();
   private readonly outcomeChildren = new Map<string, Counter.Internal>();
 
-  constructor(readonly tokenRoute: string) {
+  /** `hashesPending`: read at scrape time only, so it costs the token path nothing. */
+  constructor(
+    readonly tokenRoute: string,
+    hashesPending?: () => number,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'd1authz_' });
+    if (hashesPending) {
+      new Gauge({
+        name: 'd1authz_secret_hashes_pending',
+        help: 'Slow secret hash verifications running or queued (requests beyond D1AUTHZ_MAX_PENDING_HASHES get 503)',
+        registers: [this.registry],
+        collect() {
+          this.set(hashesPending());
+        },
+      });
+    }
   }
 
   observe(route: string, status: number, ms: number, outcome: string | undefined): void {

@@ -26,9 +26,11 @@ export interface HttpDeps {
   readonly tokenStatus?: TokenStatusDeps;
   /** TLS options (src/tls/server-options.ts tlsServerOptions): serve HTTPS instead of HTTP. */
   readonly https?: HttpsServerOptions;
+  /** For the pending-hashes gauge. */
+  readonly hashesPending?: () => number;
 }
 
-export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https }: HttpDeps): FastifyInstance {
+export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending }: HttpDeps): FastifyInstance {
   const tokenPath = `${config.basePath}/oauth2/token`;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -45,7 +47,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     // null: plain HTTP. (The https instance type differs only in the raw server type.)
     https: https ?? null,
   }) as unknown as FastifyInstance;
-  const metrics = config.metrics ? new Metrics(tokenPath) : undefined;
+  const metrics = config.metrics ? new Metrics(tokenPath, hashesPending) : undefined;
   installRequestObserver(app, metrics);
   installErrorBoundary(app, config.realm);
   const certificates = clientCertificateSource(config);

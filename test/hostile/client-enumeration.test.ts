@@ -29,7 +29,7 @@ describe('client enumeration by timing', () => {
       return verifySecret(secret, phc);
     };
     const directory = new ClientDirectory(repo, { ttlMs: 60_000, outageGraceMs: 0 });
-    const auth = await ClientAuthenticator.create(directory, new CredentialCache(60_000), { scryptCost: 14, maxPendingHashes: 8, verify: counting });
+    const auth = await ClientAuthenticator.create(directory, new CredentialCache(60_000), { scryptCost: 14, maxPendingHashes: 8, hashConcurrency: 2, verify: counting });
 
     const count = async (clientId: string, secret: string) => {
       hashes = 0;

@@ -10,6 +10,7 @@ import type { ClientSecret } from './client.js';
 import type { ClientRecord } from '../../store/client-repository.js';
 import type { ClientDirectory } from './client-directory.js';
 import type { CredentialCache } from './credential-cache.js';
+import { limitConcurrency } from './concurrency-limit.js';
 import { hashSecret, verifySecret } from './secret-hash.js';
 
 export class HashCapacityError extends Error {
@@ -32,11 +33,24 @@ export class ClientAuthenticator {
   static async create(
     directory: ClientDirectory,
     cache: CredentialCache,
-    options: { scryptCost: number; maxPendingHashes: number; now?: () => number; verify?: (secret: string, phc: string) => Promise<boolean> },
+    options: {
+      scryptCost: number;
+      maxPendingHashes: number;
+      /** Slow hashes running at once (the others wait, still counted as pending); leaves libuv threads for signing. */
+      hashConcurrency: number;
+      now?: () => number;
+      verify?: (secret: string, phc: string) => Promise<boolean>;
+    },
   ): Promise<ClientAuthenticator> {
     // A real hash of a random value at the current cost: the price an unknown client pays.
     const dummyHash = await hashSecret(`dummy-${Math.random()}`, options.scryptCost);
-    return new ClientAuthenticator(directory, cache, dummyHash, options.maxPendingHashes, options.now ?? Date.now, options.verify ?? verifySecret);
+    const verify = limitConcurrency(options.verify ?? verifySecret, options.hashConcurrency);
+    return new ClientAuthenticator(directory, cache, dummyHash, options.maxPendingHashes, options.now ?? Date.now, verify);
+  }
+
+  /** Slow hash verifications running or waiting for a thread now (a gauge: a flood of bad secrets shows here). */
+  get hashesPending(): number {
+    return this.pendingHashes;
   }
 
   async authenticate({ clientId, secretCandidates }: BasicCredentials): Promise<AuthenticationResult> {
