@@ -23,7 +23,7 @@ export interface IssuedToken {
 }
 
 export interface TokenEndpointDeps extends ClientAuthenticationDeps {
-  issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): IssuedToken;
+  issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): Promise<IssuedToken>;
   /** The contract types expires_in as a string; RFC 6749 clients want a number. */
   readonly expiresInFormat: 'string' | 'number';
 }
@@ -72,8 +72,8 @@ export function resolveScope(params: Params, client: Client): readonly string[] 
 }
 
 /** Step 8: sign and shape the answer. */
-export function issue(client: Client, scopes: readonly string[], deps: TokenEndpointDeps, confirmation?: TokenConfirmation): TokenResponseBody {
-  const token = confirmation ? deps.issueToken(client, scopes, confirmation) : deps.issueToken(client, scopes);
+export async function issue(client: Client, scopes: readonly string[], deps: TokenEndpointDeps, confirmation?: TokenConfirmation): Promise<TokenResponseBody> {
+  const token = await (confirmation ? deps.issueToken(client, scopes, confirmation) : deps.issueToken(client, scopes));
   const body: TokenResponseBody = {
     access_token: token.accessToken,
     token_type: 'Bearer',
@@ -90,7 +90,7 @@ export async function handleTokenRequest(request: TokenRequest, deps: TokenEndpo
   const client = await authenticateClient(request, params, deps);
   checkClientGrant(client);
   const scopes = resolveScope(params, client);
-  return { client, body: issue(client, scopes, deps, certificateConfirmation(client, request.clientCertificate)) };
+  return { client, body: await issue(client, scopes, deps, certificateConfirmation(client, request.clientCertificate)) };
 }
 
 export { OAuthError };

@@ -31,7 +31,7 @@ export class TokenIssuer {
   }
 
   /** `confirmation`: RFC 8705 §3.1 certificate binding, as `"cnf":{"x5t#S256":...}`. */
-  issue(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): IssuedToken {
+  async issue(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): Promise<IssuedToken> {
     const nowMs = this.now();
     const signer = this.keys.signer(nowMs);
     if (!signer) throw new NoSigningKeyError('no active signing key');
@@ -46,7 +46,7 @@ export class TokenIssuer {
       (scope === '' ? '' : `,"scope":${JSON.stringify(scope)}`) +
       (confirmation ? `,"cnf":{"x5t#S256":${JSON.stringify(confirmation['x5t#S256'])}}}` : '}');
     return {
-      accessToken: signer.sign(payload),
+      accessToken: await signer.sign(payload),
       expiresIn: ttl,
       expiresAt: new Date(exp * 1000).toISOString(),
       scope,
