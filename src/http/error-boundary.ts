@@ -8,6 +8,7 @@ import { HashCapacityError } from '../domain/clients/client-authenticator.js';
 import { StoreUnavailableError } from '../domain/clients/client-directory.js';
 import { NoSigningKeyError } from '../domain/tokens/token-issuer.js';
 import { OAuthError, invalidRequest, temporarilyUnavailable } from '../protocol/oauth-error.js';
+import { oauthErrorResponse } from './oauth-error-response.js';
 
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
@@ -28,11 +29,8 @@ export function toOAuthError(err: unknown): OAuthError {
 export function sendOAuthError(error: OAuthError, request: FastifyRequest, reply: FastifyReply, realm: string): FastifyReply {
   request.outcome = error.code;
   request.errorDetail = error.detail;
-  reply.code(error.status).header('cache-control', 'no-store').header('pragma', 'no-cache');
-  if (error.headers) reply.headers(error.headers);
-  // RFC 6749 §5.2: a 401 invalid_client carries the challenge of the scheme the client used.
-  if (error.code === 'invalid_client') reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
-  return reply.type('application/json').send(JSON.stringify(error.toJSON()));
+  const response = oauthErrorResponse(error, realm);
+  return reply.code(response.status).headers(response.headers).send(response.body);
 }
 
 export function installErrorBoundary(app: FastifyInstance, realm: string): void {

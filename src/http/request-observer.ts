@@ -1,10 +1,12 @@
 /**
- * One log line and one metric sample per request, written when the response is done.
+ * One log line and one metric sample per Fastify-served request, written when the response is done
+ * (request-record.ts; the token listener writes the same for the token endpoint).
  * The correlation id (D1's x-correlation-id, or a generated one) is the request id, so it
  * is on every log line of the request; headers and bodies are never logged (they hold secrets).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.js';
+import { recordRequest } from './request-record.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,20 +28,15 @@ export function installRequestObserver(app: FastifyInstance, metrics: Metrics | 
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    const ms = reply.elapsedTime;
-    const route = request.routeOptions.url ?? 'unmatched';
-    const line = {
+    recordRequest(request.log, metrics, {
       method: request.method,
-      route,
+      route: request.routeOptions.url ?? 'unmatched',
       status: reply.statusCode,
-      ms: Math.round(ms * 100) / 100,
-      client_id: request.clientId,
+      ms: reply.elapsedTime,
+      clientId: request.clientId,
       outcome: request.outcome,
       detail: request.errorDetail,
-    };
-    if (reply.statusCode >= 500 && reply.statusCode !== 503) request.log.error(line, 'request');
-    else request.log.info(line, 'request');
-    metrics?.observe(route, reply.statusCode, ms, request.outcome);
+    });
     done();
   });
 }

@@ -1,0 +1,41 @@
+/**
+ * The one log line and the metric sample of a request, whichever way it was served (a Fastify route or
+ * the token listener). Headers and bodies are never logged: they hold secrets.
+ */
+import type { Metrics } from './metrics.js';
+
+export interface RequestRecord {
+  readonly method: string;
+  /** The route pattern, or 'unmatched'. */
+  readonly route: string;
+  readonly status: number;
+  readonly ms: number;
+  /** The authenticated client, when there is one. */
+  readonly clientId: string | undefined;
+  /** 'issued', an OAuth error code, or undefined for other routes. */
+  readonly outcome: string | undefined;
+  /** The private detail of a failure: logged, never sent. */
+  readonly detail: string | undefined;
+}
+
+export interface RequestLogger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** `log` carries the request's correlation id as a binding. */
+export function recordRequest(log: RequestLogger, metrics: Metrics | undefined, r: RequestRecord): void {
+  const line = {
+    method: r.method,
+    route: r.route,
+    status: r.status,
+    ms: Math.round(r.ms * 100) / 100,
+    client_id: r.clientId,
+    outcome: r.outcome,
+    detail: r.detail,
+  };
+  // 503 is load shedding or a store outage, already logged where it is decided; any other 5xx is a bug.
+  if (r.status >= 500 && r.status !== 503) log.error(line, 'request');
+  else log.info(line, 'request');
+  metrics?.observe(r.route, r.status, r.ms, r.outcome);
+}
