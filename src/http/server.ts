@@ -1,5 +1,7 @@
 /** Builds the Fastify instance: one plugin per concern, one error boundary, one request observer. */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -14,6 +16,7 @@ import { tokenRoute } from './plugins/token-route.js';
 import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './plugins/token-status-routes.js';
 import { wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
+import { tokenListener } from './token-listener.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 
 export interface HttpDeps {
@@ -32,6 +35,23 @@ export interface HttpDeps {
 
 export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending }: HttpDeps): FastifyInstance {
   const tokenPath = `${config.basePath}/oauth2/token`;
+  const metrics = config.metrics ? new Metrics(tokenPath, hashesPending) : undefined;
+  let closing = false;
+  const tokens = tokenListener({
+    path: tokenPath,
+    bodyLimit: config.bodyLimit,
+    deps: tokenDeps,
+    certificates: clientCertificateSource(config),
+    realm: config.realm,
+    log: () => app.log as Logger,
+    ...(metrics ? { metrics } : {}),
+    closing: () => closing,
+  });
+  // The token endpoint's POST is answered before Fastify sees it (token-listener.ts); the rest goes on.
+  const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => (tokens.matches(req) ? tokens.handle(req, res) : fastifyHandler(req, res));
+    return https ? createHttpsServer(https, listener) : createHttpServer(listener);
+  };
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's two lines per request are replaced by the request observer's one.
@@ -44,14 +64,19 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     return503OnClosing: true,
     // A URL the router cannot decode gets the same RFC-shaped answer as every other error.
     frameworkErrors: (error, request, reply) => sendOAuthError(toOAuthError(error), request, reply, config.realm),
-    // null: plain HTTP. (The https instance type differs only in the raw server type.)
+    // Typed as the https variant, like the `https` option below; at run time it is either.
+    serverFactory: serverFactory as unknown as FastifyServerFactory<HttpsServer>,
+    // The server comes from serverFactory; Fastify reads this only to print https:// addresses.
     https: https ?? null,
   }) as unknown as FastifyInstance;
-  const metrics = config.metrics ? new Metrics(tokenPath, hashesPending) : undefined;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   installRequestObserver(app, metrics);
   installErrorBoundary(app, config.realm);
   const certificates = clientCertificateSource(config);
-  app.register(tokenRoute, { path: tokenPath, bodyLimit: config.bodyLimit, deps: tokenDeps, certificates });
+  app.register(tokenRoute, { path: tokenPath });
   if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });
   const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config) };
   app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg, extraMetadata });
