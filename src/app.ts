@@ -22,6 +22,7 @@ import { openStore, type Store } from './store/database.js';
 import { KeyRepository } from './store/key-repository.js';
 import { ensureSchema } from './store/migrations.js';
 import { warnIfInsecureHttp } from './tls/policy.js';
+import { hashConcurrency, threadPoolSize } from './config/thread-pool.js';
 import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-options.js';
 import { createTokenStatus, type TokenStatus } from './token-status.js';
 
@@ -87,8 +88,8 @@ export interface App extends Services {
 
 /** Tokens are signed on libuv's thread pool, which scrypt shares: D1AUTHZ_HASH_CONCURRENCY must leave threads free. */
 function warnIfHashesCanFillThreadPool(config: Config, logger: Logger): void {
-  const poolSize = Number(process.env['UV_THREADPOOL_SIZE']) || 4;
-  if (config.hashConcurrency >= poolSize) {
+  const poolSize = threadPoolSize();
+  if (config.hashConcurrency !== undefined && config.hashConcurrency >= poolSize) {
     logger.warn(
       { hash_concurrency: config.hashConcurrency, uv_threadpool_size: poolSize },
       'D1AUTHZ_HASH_CONCURRENCY is not below UV_THREADPOOL_SIZE: during a flood of bad secrets, token signing waits behind slow hashes',
@@ -113,7 +114,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   const directory = new ClientDirectory(repos.clients, { ttlMs: config.clientCacheTtl * 1000, outageGraceMs: config.storeOutageGrace * 1000 });
   const credentials = new CredentialCache(config.credentialCacheTtl * 1000);
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
-  const authenticator = await ClientAuthenticator.create(directory, credentials, config);
+  const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
   const issuer = new TokenIssuer(keyRing, config);
   const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger });
 

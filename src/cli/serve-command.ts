@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { createApp, createLogger, openServices } from '../app.js';
 import type { Config, ConfigInput } from '../config/schema.js';
+import { hashConcurrency, threadPoolSize } from '../config/thread-pool.js';
 import { joinNodeMetrics, serveNodeMetrics } from '../cluster/metrics-ipc.js';
 import { superviseWorkers, type ListeningMessage } from '../cluster/supervisor.js';
 import { configFrom, type GlobalOptions } from './context.js';
@@ -41,7 +42,7 @@ async function serveInThisProcess(config: Config, isWorker: boolean): Promise<vo
   if (isWorker) {
     process.send?.({ d1authz: 'listening', origin } satisfies ListeningMessage);
   } else {
-    app.logger.info({ origin, issuer: config.issuer }, 'd1-authz listening');
+    app.logger.info({ origin, issuer: config.issuer, ...threadPool(config) }, 'd1-authz listening');
     if ((await app.clients.list()).length === 0) process.stderr.write(noClientHint(origin, config));
   }
   let closing = false;
@@ -92,7 +93,7 @@ async function servePrimary(config: Config, workers: number): Promise<void> {
     workers,
     logger,
     onListening: (origin) => {
-      logger.info({ origin, issuer: config.issuer, workers }, 'd1-authz listening');
+      logger.info({ origin, issuer: config.issuer, workers, ...threadPool(config) }, 'd1-authz listening');
       if (!hasClients) process.stderr.write(noClientHint(origin, config));
     },
   });
@@ -102,3 +103,6 @@ async function servePrimary(config: Config, workers: number): Promise<void> {
   logger.info({ code }, 'all workers stopped');
   logger.flush(() => process.exit(code));
 }
+
+/** Per process (each worker has its own pool). */
+const threadPool = (config: Config) => ({ uv_threadpool_size: threadPoolSize(), hash_concurrency: hashConcurrency(config) });

@@ -50,11 +50,11 @@ export const configSchema = z
     /** At most this many slow hash verifications pending at once; beyond that 503 (a flood of bad secrets must not exhaust the node). */
     maxPendingHashes: z.coerce.number().int().min(1).max(10_000).default(64),
     /**
-     * Slow hashes running at once on libuv's thread pool (UV_THREADPOOL_SIZE threads, 4 by default); the
-     * rest wait. Kept below the pool size so token signing and log writes, which run there too, never queue
-     * behind a flood of bad secrets. Raise both together on a machine with many cores.
+     * Slow hashes running at once on libuv's thread pool, where tokens are signed too; the rest wait.
+     * Unset: the pool's size minus one (config/thread-pool.ts), so signing never queues behind a flood
+     * of bad secrets. Raise it with UV_THREADPOOL_SIZE on a single process with many cores.
      */
-    hashConcurrency: z.coerce.number().int().min(1).max(1024).default(2),
+    hashConcurrency: z.coerce.number().int().min(1).max(1024).optional(),
     /** Safety net on top of change propagation: a cached client record is re-read after this long (s). */
     clientCacheTtl: seconds(1, 3600).default(60),
     /** While the store is unreachable, clients already known to this node keep getting tokens for this long (s). */
