@@ -17,7 +17,10 @@ import type { Credentials, LaunchSpec, TargetContext } from './types.js';
 const execFileP = promisify(execFile);
 
 export const nodeBin = process.execPath;
-export const D1_CLI = join(DIST_DIR, 'cli', 'main.js');
+// The installed command (package.json "bin"): bin.cjs sizes libuv's thread pool before loading main.js.
+// Builds from before it existed run main.js.
+// Read at use: BENCH_BUILD=1 may build it after this module loads.
+export const d1CliPath = (): string => (existsSync(join(DIST_DIR, 'cli', 'bin.cjs')) ? join(DIST_DIR, 'cli', 'bin.cjs') : join(DIST_DIR, 'cli', 'main.js'));
 export const D1_CLIENT_ID = 'bench-client';
 
 /** Import a module of the d1-authz build (e.g. 'guard/index.js'). */
@@ -37,7 +40,7 @@ function newestMtime(dir: string): number {
 }
 
 export async function d1Unavailable(): Promise<string | null> {
-  if (!existsSync(D1_CLI)) return `${D1_CLI.slice(ROOT.length + 1)} not found (run \`npm run build\`, or BENCH_BUILD=1)`;
+  if (!existsSync(d1CliPath())) return `${d1CliPath().slice(ROOT.length + 1)} not found (run \`npm run build\`, or BENCH_BUILD=1)`;
   return null;
 }
 
@@ -47,7 +50,7 @@ export function d1Help(args: string[]): Promise<{ code: number; text: string }> 
   const key = args.join(' ');
   let p = helps.get(key);
   if (!p) {
-    p = execFileP(nodeBin, [D1_CLI, ...args, '--help'], { cwd: ROOT, timeout: 30_000 })
+    p = execFileP(nodeBin, [d1CliPath(), ...args, '--help'], { cwd: ROOT, timeout: 30_000 })
       .then((r) => ({ code: 0, text: `${r.stdout}${r.stderr}` }))
       .catch((err: unknown) => {
         const e = err as { stdout?: string; stderr?: string; code?: unknown };
@@ -82,7 +85,7 @@ export function d1Env(ctx: { port: number; workDir: string }): NodeJS.ProcessEnv
 
 export async function d1Cli(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
   try {
-    const r = await execFileP(nodeBin, [D1_CLI, ...args], { cwd: ROOT, env, timeout: 60_000, maxBuffer: 16 << 20 });
+    const r = await execFileP(nodeBin, [d1CliPath(), ...args], { cwd: ROOT, env, timeout: 60_000, maxBuffer: 16 << 20 });
     return r.stdout;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message?: string };
@@ -118,7 +121,7 @@ export interface D1Options {
 export async function prepareD1(ctx: TargetContext, opts: D1Options): Promise<LaunchSpec> {
   const env = d1Env(ctx);
   const notes: string[] = [`log level ${env['D1AUTHZ_LOG_LEVEL'] ?? '?'}`];
-  if (newestMtime(join(ROOT, 'src')) > statSync(D1_CLI).mtimeMs) {
+  if (newestMtime(join(ROOT, 'src')) > statSync(d1CliPath()).mtimeMs) {
     notes.push(`WARNING: src/ is newer than ${DIST_DIR.slice(ROOT.length + 1)}/ (stale build?)`);
   }
   await d1Cli(env, ['migrate']);
@@ -136,7 +139,7 @@ export async function prepareD1(ctx: TargetContext, opts: D1Options): Promise<La
     '--json',
   ]);
   const credentials = parseCreatedClient(out);
-  const args = [D1_CLI, 'serve'];
+  const args = [d1CliPath(), 'serve'];
   if (await d1HasWorkers()) {
     args.push('--workers', String(opts.workers));
     notes.push(`serve --workers ${opts.workers}`);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { compileBaselines } from '../lib/compile.js';
-import { D1_CLI, d1Env, d1Help, d1Unavailable, nodeBin, startD1 } from '../lib/d1.js';
+import { d1CliPath, d1Env, d1Help, d1Unavailable, nodeBin, startD1 } from '../lib/d1.js';
 import type { RunningD1 } from '../lib/d1.js';
 import { fmt, mdTable } from '../lib/format.js';
 import { measuredLoad, runAutocannon, waitQuiet } from '../lib/load.js';
@@ -95,7 +95,7 @@ export const gatewayScenario: Scenario = {
       writeFileSync(configPath, JSON.stringify(routesFile(issuer, audience), null, 2));
       const gwPort = await freePort();
       const logLevel = process.env['BENCH_D1_LOG_LEVEL'] ?? 'info';
-      const gwArgs = [D1_CLI, 'gateway', '--upstream', upBase, '--config', configPath, '--port', String(gwPort)];
+      const gwArgs = [d1CliPath(), 'gateway', '--upstream', upBase, '--config', configPath, '--port', String(gwPort)];
       if ((await d1Help(['gateway'])).text.includes('--log-level')) gwArgs.push('--log-level', logLevel);
       const gw = new ServerProcess(NAME, {
         command: nodeBin,
