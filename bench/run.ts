@@ -36,7 +36,7 @@ import type autocannon from 'autocannon';
 
 import { makeChecker } from './lib/check.js';
 import type { TokenChecker } from './lib/check.js';
-import { D1_CLIENT_ID } from './lib/d1.js';
+import { D1_CLIENT_ID, d1CliPath } from './lib/d1.js';
 import { fmt, mdTable, ratio } from './lib/format.js';
 import { isNoisy, measuredLoad, QUIET_CORES, runAutocannon, waitQuiet } from './lib/load.js';
 import { processTree, rssMiB } from './lib/proc.js';
@@ -44,7 +44,6 @@ import { basicAuth, freePort, log, ServerProcess } from './lib/server.js';
 import {
   CLIENTS,
   CONNECTIONS,
-  DIST_DIR,
   DURATION_S,
   GUARD_S,
   KEEP,
@@ -567,7 +566,7 @@ function render(reports: TargetReport[], scenarios: ScenarioReport[], startedAt:
     `- Each target runs as its own child process on 127.0.0.1; autocannon (in the driver process) sends keep-alive ` +
       `\`POST /authz/d1/v1/oauth2/token\` with \`Authorization: Basic\` and \`${FORM_BODY}\`, pipelining 1 ` +
       '(d1-authz-scopes and d1-authz-10k-clients vary the requests: see Load shapes).',
-    `- d1-authz runs \`${relative(ROOT, join(DIST_DIR, 'cli', 'main.js'))}\` with its defaults (no D1AUTHZ_* of the calling shell; client secrets hashed by \`client create\` at the default scrypt cost), on a temp SQLite store.`,
+    `- d1-authz runs \`${relative(ROOT, d1CliPath())}\` (the installed \`d1-authz\` command) with its defaults (no D1AUTHZ_* of the calling shell; client secrets hashed by \`client create\` at the default scrypt cost), on a temp SQLite store.`,
     `- Per target: ${WARMUP_S} s warm-up at ${Math.max(...CONNECTIONS)} connections, then ${DURATION_S} s per connection count (${CONNECTIONS.join(', ')})` +
       (secondary ? ` (${SECONDARY_S} s for the secondary targets)` : '') +
       (REPEAT > 1 ? `, ${REPEAT} runs each; each row is the run with the highest tokens/s (errors summed over all runs).` : '.'),
