@@ -605,7 +605,12 @@ function render(reports: TargetReport[], scenarios: ScenarioReport[], startedAt:
   }
   if (reports.some((r) => r.runs.length > 0)) lines.push('## Results', '', resultsTable(reports), '');
   const ratios = ratiosTable(reports);
-  if (ratios !== undefined) lines.push('## Ratios', '', ratios, '');
+  if (ratios !== undefined) {
+    lines.push('## Ratios', '', ratios, '');
+    if (ratios.includes('MISSED')) {
+      lines.push('A goal marked MISSED: by how much is in the row; what the profiles and per-thread CPU counts say stands in the way is in [docs/performance.md](docs/performance.md).', '');
+    }
+  }
   for (const s of scenarios) {
     for (const section of s.outcome?.sections ?? []) {
       lines.push(`## ${section.title}`, '');
