@@ -36,12 +36,13 @@ export interface HttpDeps {
 export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending }: HttpDeps): FastifyInstance {
   const tokenPath = `${config.basePath}/oauth2/token`;
   const metrics = config.metrics ? new Metrics(tokenPath, hashesPending) : undefined;
+  const certificates = clientCertificateSource(config);
   let closing = false;
   const tokens = tokenListener({
     path: tokenPath,
     bodyLimit: config.bodyLimit,
     deps: tokenDeps,
-    certificates: clientCertificateSource(config),
+    certificates,
     realm: config.realm,
     log: () => app.log as Logger,
     ...(metrics ? { metrics } : {}),
@@ -75,7 +76,6 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   });
   installRequestObserver(app, metrics);
   installErrorBoundary(app, config.realm);
-  const certificates = clientCertificateSource(config);
   app.register(tokenRoute, { path: tokenPath });
   if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });
   const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config) };
