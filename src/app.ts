@@ -123,7 +123,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     config.syncIntervalMs,
     {
       client: (clientId) => directory.invalidate(clientId),
-      revocation: () => void tokenStatus.sync().catch((err: Error) => logger.warn({ detail: err.message }, 'cannot read revocations')),
+      revocation: () => tokenStatus.sync().catch((err: Error) => logger.warn({ detail: err.message }, 'cannot read revocations')),
       // A failed reload is retried on the next poll (and reported once through the error callback).
       key: () => keyRing.reload(),
     },

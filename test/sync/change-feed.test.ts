@@ -197,6 +197,40 @@ describe(`change feed on ${testStore}`, () => {
     }
   });
 
+  // Regression (client-enable-after-disable): the enable's new cut-off must be known before the cached,
+  // disabled client is dropped, or the first tokens after the enable are reported inactive on this node.
+  it('reads the revocations of a poll before it drops that poll\'s clients, and drops them even when the read fails', async () => {
+    const events: string[] = [];
+    let failRead = false;
+    const handlers: ChangeHandlers = {
+      client: (id) => void events.push(`client ${id}`),
+      key: () => {},
+      revocation: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        events.push('revocations read');
+        if (failRead) throw new Error('store away');
+      },
+    };
+    const feed = new ChangeFeed(new ChangeRepository(store.db), 60_000, handlers, () => {});
+    await feed.start();
+    try {
+      await store.db.transaction().execute(async (trx) => {
+        await recordChange(trx, 'client', 're-enabled', Date.now());
+        await recordChange(trx, 'revocation', 're-enabled', Date.now());
+      });
+      await feed.poll();
+      assert.deepEqual(events, ['revocations read', 'client re-enabled']);
+      failRead = true;
+      events.length = 0;
+      await recordChange(store.db, 'client', 'disabled', Date.now());
+      await recordChange(store.db, 'revocation', 'disabled', Date.now());
+      await feed.poll().catch(() => {});
+      assert.deepEqual(events, ['revocations read', 'client disabled'], 'a failed read does not keep a disabled client cached');
+    } finally {
+      feed.stop();
+    }
+  });
+
   it('pages through a backlog larger than one read', async () => {
     const r = recorder();
     const feed = new ChangeFeed(new ChangeRepository(store.db), 60_000, r.handlers, () => {});

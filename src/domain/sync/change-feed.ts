@@ -22,7 +22,8 @@ export interface ChangeHandlers {
   client(clientId: string): void;
   /** Reloads the keys; when it fails, it is retried on the next poll. */
   key(): Promise<void> | void;
-  revocation?(jti: string): void;
+  /** Reads the new revocations. Awaited before the clients of the same poll are dropped; a failure is reported, the clients are dropped anyway. */
+  revocation?(): Promise<void> | void;
 }
 
 export interface ChangeFeedOptions {
@@ -114,12 +115,24 @@ export class ChangeFeed {
         return;
       }
       this.failing = false;
+      const clients: string[] = [];
+      let revocations = false;
       for (const change of changes) {
         if (!this.take(change.seq, now)) continue;
-        if (change.kind === 'client') this.handlers.client(change.subject);
+        if (change.kind === 'client') clients.push(change.subject);
         else if (change.kind === 'key') keysChanged = true;
-        else if (change.kind === 'revocation') this.handlers.revocation?.(change.subject);
+        else if (change.kind === 'revocation') revocations = true;
       }
+      // Revocations first. Enabling a client writes a new cut-off with it; dropping the cached (disabled)
+      // client before that cut-off is read here would issue tokens that this node still reports inactive.
+      if (revocations) {
+        try {
+          await this.handlers.revocation?.();
+        } catch (err) {
+          this.onError(err as Error);
+        }
+      }
+      for (const clientId of clients) this.handlers.client(clientId);
       if (changes.length < PAGE) break;
     }
     if (!keysChanged) return;
