@@ -117,6 +117,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
   const issuer = new TokenIssuer(keyRing, config);
   const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger });
+  directory.beforeLoad(() => tokenStatus.sync());
 
   const feed = new ChangeFeed(
     repos.changes,

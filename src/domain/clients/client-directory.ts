@@ -26,6 +26,7 @@ export class ClientDirectory {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<ClientRecord | undefined>>();
   private readonly listeners: ((clientId: string) => void)[] = [];
+  private catchUp: () => Promise<void> = async () => {};
   private readonly now: () => number;
 
   constructor(
@@ -38,6 +39,15 @@ export class ClientDirectory {
   /** Called with the client id whenever a client's cached state is dropped. */
   onInvalidate(listener: (clientId: string) => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Run before a record is read from the store. The change feed drops a cached client only after the
+   * revocations written with its change are read; a record read on a cache miss must not be newer than
+   * them either, or a client enabled again gets tokens this node still reports inactive.
+   */
+  beforeLoad(catchUp: () => Promise<void>): void {
+    this.catchUp = catchUp;
   }
 
   invalidate(clientId: string): void {
@@ -66,8 +76,10 @@ export class ClientDirectory {
   private load(clientId: string, now: number): Promise<ClientRecord | undefined> {
     const pending = this.inflight.get(clientId);
     if (pending) return pending;
-    const promise = this.repo
-      .find(clientId)
+    // A failed catch-up only delays a re-enabled client's tokens being reported active; the read decides.
+    const promise = this.catchUp()
+      .catch(() => {})
+      .then(() => this.repo.find(clientId))
       .then((record) => {
         if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
         this.entries.set(clientId, { record, loadedAt: now });

@@ -45,6 +45,7 @@ async function fromStore<T>(what: string, run: () => Promise<T>): Promise<T> {
 
 export class RevocationService {
   private syncing: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -73,10 +74,22 @@ export class RevocationService {
     this.timers = [];
   }
 
-  /** Pulls the rows this node has not seen (single flight; called on every 'revocation' change). */
+  /**
+   * Pulls every row committed before the call. A pull already in flight may have read before the
+   * caller's row committed, so callers arriving meanwhile share one more pull after it, never just it.
+   */
   sync(): Promise<void> {
-    this.syncing ??= this.pull().finally(() => (this.syncing = undefined));
-    return this.syncing;
+    if (!this.syncing) {
+      this.syncing = this.pull().finally(() => (this.syncing = undefined));
+      return this.syncing;
+    }
+    this.queued ??= this.syncing
+      .catch(() => {})
+      .then(() => {
+        this.queued = undefined;
+        return this.sync();
+      });
+    return this.queued;
   }
 
   private async pull(): Promise<void> {
