@@ -38,13 +38,7 @@ async function serveInThisProcess(config: Config, isWorker: boolean): Promise<vo
   const app = await createApp(config);
   // The workers share one stdout: the pid tells whose line (a request, a warning) it is.
   if (isWorker) for (const logger of [app.logger, app.http.log]) (logger as Logger).setBindings({ pid: process.pid });
-  const origin = await app.listen();
-  if (isWorker) {
-    process.send?.({ d1authz: 'listening', origin } satisfies ListeningMessage);
-  } else {
-    app.logger.info({ origin, issuer: config.issuer, ...threadPool(config) }, 'd1-authz listening');
-    if ((await app.clients.list()).length === 0) process.stderr.write(noClientHint(origin, config));
-  }
+  // Before listening: a SIGTERM that arrives as soon as the port answers must drain, not kill.
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -62,6 +56,13 @@ async function serveInThisProcess(config: Config, isWorker: boolean): Promise<vo
   process.on('SIGINT', () => shutdown('SIGINT'));
   // The primary is gone (killed): no connection reaches this worker any more.
   if (isWorker) process.on('disconnect', () => shutdown('primary gone'));
+  const origin = await app.listen();
+  if (isWorker) {
+    process.send?.({ d1authz: 'listening', origin } satisfies ListeningMessage);
+  } else {
+    app.logger.info({ origin, issuer: config.issuer, ...threadPool(config) }, 'd1-authz listening');
+    if ((await app.clients.list()).length === 0) process.stderr.write(noClientHint(origin, config));
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { logLines } from '../helpers/http.js';
+import { logLines, waitFor } from '../helpers/http.js';
 import { cliEnv, runCli, spawnServe } from '../helpers/process.js';
 import { freePort } from '../helpers/server.js';
 
@@ -25,12 +25,10 @@ describe('thread pool and hash concurrency defaults', () => {
   async function startLine(extra: Record<string, string>) {
     const serve = await spawnServe(cliEnv(database.url, masterKey, extra), await freePort());
     try {
-      const lines = logLines(serve.output());
-      const start = lines.find((l) => l.msg === 'd1-authz listening');
-      assert.ok(start, serve.output());
-      return { start, lines };
+      const start = await waitFor('the start line', () => logLines(serve.output()).find((l) => l.msg === 'd1-authz listening'), 10_000);
+      return { start, lines: logLines(serve.output()) };
     } finally {
-      assert.equal(await serve.stop(), 0);
+      assert.equal(await serve.stop(), 0, 'SIGTERM right after start drains and exits 0');
     }
   }
 
