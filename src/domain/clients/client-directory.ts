@@ -42,9 +42,9 @@ export class ClientDirectory {
   }
 
   /**
-   * Run before a record is read from the store. The change feed drops a cached client only after the
-   * revocations written with its change are read; a record read on a cache miss must not be newer than
-   * them either, or a client enabled again gets tokens this node still reports inactive.
+   * Run after a record is read from the store, before it is served. The change feed drops a cached client
+   * only after the revocations written with its change are read; a record read on a cache miss must not be
+   * newer than them either, or a client enabled again gets tokens this node still reports inactive.
    */
   beforeLoad(catchUp: () => Promise<void>): void {
     this.catchUp = catchUp;
@@ -76,11 +76,13 @@ export class ClientDirectory {
   private load(clientId: string, now: number): Promise<ClientRecord | undefined> {
     const pending = this.inflight.get(clientId);
     if (pending) return pending;
-    // A failed catch-up only delays a re-enabled client's tokens being reported active; the read decides.
-    const promise = this.catchUp()
-      .catch(() => {})
-      .then(() => this.repo.find(clientId))
-      .then((record) => {
+    const promise = this.repo
+      .find(clientId)
+      .then(async (record) => {
+        // After the read, so the revocations are at least as new as the record; and a store outage fails
+        // the read at once, without a catch-up in front of it. A failed catch-up only delays a re-enabled
+        // client's tokens being reported active: the record decides whether a token is issued.
+        await this.catchUp().catch(() => {});
         if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
         this.entries.set(clientId, { record, loadedAt: now });
         return record;
