@@ -8,6 +8,8 @@ import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
 import { withServices, type GlobalOptions } from './context.js';
 import { keyCommands } from './key-commands.js';
+import { adminTokenCommands } from './admin-token-commands.js';
+import { AdminTokenError } from '../domain/admin/admin-tokens.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore } from '../store/database.js';
@@ -36,6 +38,7 @@ program
   });
 program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
+program.addCommand(adminTokenCommands(globals));
 program.addCommand(gatewayCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {
@@ -43,7 +46,7 @@ program.parseAsync().catch((err: unknown) => {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof ClientAdminError) {
+  if (err instanceof ClientAdminError || err instanceof AdminTokenError) {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(1);
   }
