@@ -17,6 +17,7 @@ import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './
 import { wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
+import { publicOpenApi } from './openapi.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 
 export interface HttpDeps {
@@ -79,6 +80,8 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });
   const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config) };
   app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg, extraMetadata });
+  const openapi = JSON.stringify(publicOpenApi(config));
+  app.get(`${config.basePath}/openapi.json`, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('application/json').send(openapi));
   app.register(health, { checks: readiness });
   if (metrics && config.publicMetrics) app.register(metricsRoute, { metrics });
   return app;
