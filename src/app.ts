@@ -16,6 +16,8 @@ import { loadMasterKey } from './domain/keys/master-key.js';
 import { ChangeFeed } from './domain/sync/change-feed.js';
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { buildHttpServer } from './http/server.js';
+import { REDACTED_PATHS } from './log-redaction.js';
+import type { ServerTimeouts } from './transport/server-timeouts.js';
 import { ChangeRepository } from './store/change-repository.js';
 import { ClientRepository } from './store/client-repository.js';
 import { openStore, type Store } from './store/database.js';
@@ -33,7 +35,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>, stream?: Destinat
       base: { service: 'd1-authz' },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Defence in depth: nothing logs these, and if something ever does they are censored.
-      redact: { paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'client_secret', 'access_token', 'secret'], censor: '[redacted]' },
+      redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
     },
     stream ?? pino.destination({ sync: false }),
   );
@@ -97,7 +99,13 @@ function warnIfHashesCanFillThreadPool(config: Config, logger: Logger): void {
   }
 }
 
-export async function createApp(config: Config, options: { logStream?: DestinationStream } = {}): Promise<App> {
+export interface CreateAppOptions {
+  readonly logStream?: DestinationStream;
+  /** Default SERVER_TIMEOUTS (docs/operations.md); tests pass small ones. */
+  readonly timeouts?: ServerTimeouts;
+}
+
+export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const logger = createLogger(config, options.logStream);
   // TLS files are read (and checked) before anything is opened: a bad file stops start-up at once.
   const https = config.tlsCert ? tlsServerOptions(config) : undefined;
@@ -149,6 +157,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     tokenStatus: tokenStatus.deps,
     https,
     hashesPending: () => authenticator.hashesPending,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     readiness: {
       store: () => services.store.ping(),
       signing_key: () => keyRing.signer() !== null,
