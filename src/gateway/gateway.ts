@@ -63,6 +63,11 @@ function sendJson(reply: FastifyReply, status: number, error: string, descriptio
     .send(JSON.stringify({ error, error_description: description }));
 }
 
+function withoutConnectionFields<T extends Record<string, unknown>>(headers: T): T {
+  const { connection: _connection, 'keep-alive': _keepAlive, ...rest } = headers;
+  return rest as T;
+}
+
 /**
  * `transport` (gatewayTransport): TLS, mTLS and trusted-proxy certificates; default plain HTTP, no certificates.
  * `timeouts`: default SERVER_TIMEOUTS, the same as serve's (docs/resource-side.md); tests pass small ones.
@@ -192,6 +197,9 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
     request.gatewayOutcome = 'forwarded';
     return reply.from(request.url, {
       rewriteRequestHeaders: (_r, headers) => forwardedHeaders(request, headers as IncomingHttpHeaders),
+      // RFC 9110 §7.6.1: Connection and Keep-Alive describe the upstream connection, not the caller's
+      // (the upstream's `Keep-Alive: timeout=5` would stand in for the gateway's own).
+      rewriteHeaders: (headers) => withoutConnectionFields(headers),
       onError: (r, { error }) => {
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
         request.gatewayOutcome = timedOut ? 'upstream_timeout' : 'upstream_error';
