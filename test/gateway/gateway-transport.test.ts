@@ -59,21 +59,21 @@ describe('gateway transport', () => {
   const get = (extra = '') => `GET /open/x HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer}\r\n${extra}\r\n`;
 
   it('forwards, with Keep-Alive: timeout=65 and nosniff (defaults)', async () => {
-    const { responses } = await rawExchange(defaults, get(), { timeoutMs: 3_000 });
+    const { responses } = await rawExchange(defaults, get(), { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(responses[0]?.status, 200, responses[0]?.body);
     assert.equal(responses[0]!.headers['keep-alive'], 'timeout=65');
     assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
   });
 
   it('nosniff on its own refusals too', async () => {
-    const { responses } = await rawExchange(defaults, 'GET /open/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', { timeoutMs: 3_000 });
+    const { responses } = await rawExchange(defaults, 'GET /open/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(responses[0]?.status, 401);
     assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
   });
 
   it('refuses a repeated Host or Authorization with 400 invalid_request', async () => {
     for (const extra of ['Host: evil.example\r\n', `Authorization: ${bearer}\r\n`]) {
-      const { responses } = await rawExchange(defaults, get(extra), { timeoutMs: 3_000 });
+      const { responses } = await rawExchange(defaults, get(extra), { timeoutMs: 20_000, untilResponses: 1 });
       assert.equal(responses[0]?.status, 400);
       assert.equal(JSON.parse(responses[0]!.body).error, 'invalid_request');
     }
@@ -85,7 +85,7 @@ describe('gateway transport', () => {
       [`GET /open/x HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
       ['GET /open/x HTTP/1.1\r\nHost: localhost\r\nExpect: teapot\r\n\r\n', 417],
     ] as const) {
-      const { responses } = await rawExchange(defaults, request, { timeoutMs: 3_000 });
+      const { responses } = await rawExchange(defaults, request, { timeoutMs: 20_000, untilResponses: 1 });
       assert.equal(responses[0]?.status, status);
       assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
       assert.deepEqual(Object.keys(JSON.parse(responses[0]!.body)).sort(), ['error', 'error_description']);
@@ -108,7 +108,7 @@ describe('gateway transport', () => {
   });
 
   it('answers a request followed by a half-close', async () => {
-    const { responses } = await rawExchange(defaults, get(), { halfClose: true, timeoutMs: 5_000 });
+    const { responses } = await rawExchange(defaults, get(), { halfClose: true, timeoutMs: 20_000 });
     assert.equal(responses[0]?.status, 200);
   });
 });

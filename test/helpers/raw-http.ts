@@ -40,6 +40,8 @@ export interface RawOptions {
   readonly trickle?: readonly (readonly [delayMs: number, text: string])[];
   /** Give up (and report no close) after this long. Default 15 s. */
   readonly timeoutMs?: number;
+  /** Stop (and report no close) once this many complete responses arrived: for connections kept alive. */
+  readonly untilResponses?: number;
 }
 
 /** Writes `first`, then `trickle`, and collects what comes back until the server closes. */
@@ -64,7 +66,14 @@ export function rawExchange(origin: string, first: string | Buffer, options: Raw
       if (options.halfClose && !socket.destroyed) socket.end();
     });
     socket.setEncoding('latin1');
-    socket.on('data', (d: string) => (text += d));
+    socket.on('data', (d: string) => {
+      text += d;
+      if (options.untilResponses !== undefined && parseResponses(text).length >= options.untilResponses) {
+        socket.removeAllListeners('close');
+        socket.destroy();
+        done(undefined);
+      }
+    });
     socket.on('error', (err) => (started === 0 ? reject(err) : undefined));
     socket.on('close', () => done(performance.now() - started));
     timer = setTimeout(() => {

@@ -59,7 +59,7 @@ describe('trace-level logs hold no request bytes', () => {
     const before = server.logs.length;
     for (const r of requests) {
       const [text, trickle] = typeof r === 'string' ? [r, []] : r;
-      const { responses } = await rawExchange(server.origin, text, { trickle, timeoutMs: 5_000 });
+      const { responses } = await rawExchange(server.origin, text, { trickle, timeoutMs: 20_000 });
       for (const res of responses) assert.ok(res.status < 500, `${res.status} for ${text.slice(0, 60)}`);
     }
     // The refusals are logged (so the check below reads the lines that matter), and at trace level.

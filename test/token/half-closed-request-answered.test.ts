@@ -25,7 +25,7 @@ describe('a request followed by a half-close is answered', () => {
     `POST ${PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${authorization}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`;
 
   it('a token request, then FIN: the token, then the close', async () => {
-    const { responses, closedAfterMs } = await rawExchange(server.origin, request(auth), { halfClose: true, timeoutMs: 10_000 });
+    const { responses, closedAfterMs } = await rawExchange(server.origin, request(auth), { halfClose: true, timeoutMs: 20_000 });
     assert.equal(responses.length, 1);
     assert.equal(responses[0]!.status, 200, responses[0]!.body);
     assert.ok(JSON.parse(responses[0]!.body).access_token);
@@ -33,19 +33,19 @@ describe('a request followed by a half-close is answered', () => {
   });
 
   it('a refused token request (slow hash for a wrong secret), then FIN: the 401, then the close', async () => {
-    const { responses, closedAfterMs } = await rawExchange(server.origin, request(basicAuth('d1', 'wrong')), { halfClose: true, timeoutMs: 10_000 });
+    const { responses, closedAfterMs } = await rawExchange(server.origin, request(basicAuth('d1', 'wrong')), { halfClose: true, timeoutMs: 20_000 });
     assert.equal(responses[0]?.status, 401);
     assert.equal(JSON.parse(responses[0]!.body).error, 'invalid_client');
     assert.notEqual(closedAfterMs, undefined);
   });
 
   it('two pipelined token requests, then FIN: both answered in order', async () => {
-    const { responses } = await rawExchange(server.origin, request(auth) + request(auth), { halfClose: true, timeoutMs: 10_000 });
+    const { responses } = await rawExchange(server.origin, request(auth) + request(auth), { halfClose: true, timeoutMs: 20_000 });
     assert.deepEqual(responses.map((r) => r.status), [200, 200]);
   });
 
   it('a Fastify route, then FIN', async () => {
-    const { responses } = await rawExchange(server.origin, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', { halfClose: true, timeoutMs: 10_000 });
+    const { responses } = await rawExchange(server.origin, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', { halfClose: true, timeoutMs: 20_000 });
     assert.equal(responses[0]?.status, 200);
   });
 });

@@ -27,7 +27,7 @@ describe('token endpoint: every method but POST is 405', () => {
   for (const method of ['PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS', 'PROPFIND']) {
     for (const [kind, rest] of Object.entries(BODIES)) {
       it(`${method} with ${kind} body`, async () => {
-        const { responses } = await rawExchange(server.origin, `${method} ${PATH} HTTP/1.1\r\nHost: localhost\r\n${rest}`, { timeoutMs: 5000 });
+        const { responses } = await rawExchange(server.origin, `${method} ${PATH} HTTP/1.1\r\nHost: localhost\r\n${rest}`, { timeoutMs: 20_000 });
         const [res] = responses;
         assert.equal(res?.status, 405, JSON.stringify(res));
         assert.equal(res.headers['allow'], 'POST');
@@ -38,13 +38,13 @@ describe('token endpoint: every method but POST is 405', () => {
   }
 
   it('HEAD gets 405 and Allow: POST too', async () => {
-    const { text } = await rawExchange(server.origin, `HEAD ${PATH} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`, { timeoutMs: 5000 });
+    const { text } = await rawExchange(server.origin, `HEAD ${PATH} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`, { timeoutMs: 20_000 });
     assert.match(text, /^HTTP\/1\.1 405 /);
     assert.match(text, /\r\nallow: POST\r\n/i);
   });
 
   it('a percent-encoded spelling of the path, which Fastify routes, is answered the same way', async () => {
-    const { responses } = await rawExchange(server.origin, `PUT /authz/d1/v1/oauth2/%74oken HTTP/1.1\r\nHost: localhost\r\n${BODIES.form}`, { timeoutMs: 5000 });
+    const { responses } = await rawExchange(server.origin, `PUT /authz/d1/v1/oauth2/%74oken HTTP/1.1\r\nHost: localhost\r\n${BODIES.form}`, { timeoutMs: 20_000 });
     assert.equal(responses[0]?.status, 405);
     assert.equal(responses[0]!.headers['allow'], 'POST');
     assert.equal(JSON.parse(responses[0]!.body).error, 'invalid_request');

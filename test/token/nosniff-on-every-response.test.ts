@@ -39,7 +39,7 @@ describe('nosniff on every response', () => {
   ];
   for (const [name, request, status] of cases) {
     it(name, async () => {
-      const { responses } = await rawExchange(server.origin, request(), { timeoutMs: 5000 });
+      const { responses } = await rawExchange(server.origin, request(), { timeoutMs: 20_000 });
       assert.equal(responses[0]?.status, status, responses[0]?.body);
       assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
     });

@@ -34,7 +34,7 @@ describe('refusals below the app have the RFC 6749 shape', () => {
 
   for (const [name, request, status] of cases) {
     it(`${name}: ${status}`, async () => {
-      const { responses, closedAfterMs } = await rawExchange(server.origin, request(), { timeoutMs: 5000 });
+      const { responses, closedAfterMs } = await rawExchange(server.origin, request(), { timeoutMs: 20_000 });
       assert.equal(responses.length, 1, JSON.stringify(responses));
       const [res] = responses;
       assert.equal(res!.status, status);
@@ -53,7 +53,7 @@ describe('refusals below the app have the RFC 6749 shape', () => {
     const { responses } = await rawExchange(
       server.origin,
       `POST ${PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${auth}\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
-      { trickle: [[100, body]], halfClose: true, timeoutMs: 10_000 },
+      { trickle: [[100, body]], halfClose: true, timeoutMs: 20_000 },
     );
     assert.deepEqual(responses.map((r) => r.status), [100, 200]);
   });
@@ -62,7 +62,7 @@ describe('refusals below the app have the RFC 6749 shape', () => {
     const body = 'grant_type=client_credentials';
     // A wrong secret: the first answer waits for a slow hash while the parser meets the second request.
     const first = `POST ${PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${basicAuth('d1', 'wrong')}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-    const { responses, closedAfterMs } = await rawExchange(server.origin, `${first}GET /healthz HTTP/1.1\r\nBad Header: x\r\n\r\n`, { timeoutMs: 5000 });
+    const { responses, closedAfterMs } = await rawExchange(server.origin, `${first}GET /healthz HTTP/1.1\r\nBad Header: x\r\n\r\n`, { timeoutMs: 20_000 });
     assert.notEqual(closedAfterMs, undefined);
     // Either nothing, or the first request's own answer: never a 400 standing in for it.
     for (const r of responses) assert.equal(r.status, 401);

@@ -27,7 +27,7 @@ describe('repeated singleton header fields are refused', () => {
   const usual = () => `Host: localhost\r\nAuthorization: ${auth}\r\nContent-Type: application/x-www-form-urlencoded\r\n`;
 
   async function refused(request: string, description: RegExp): Promise<void> {
-    const { responses, closedAfterMs } = await rawExchange(server.origin, request, { timeoutMs: 5000 });
+    const { responses, closedAfterMs } = await rawExchange(server.origin, request, { timeoutMs: 20_000 });
     const [res] = responses;
     assert.equal(res?.status, 400, JSON.stringify(res));
     const body = JSON.parse(res.body);
@@ -39,7 +39,7 @@ describe('repeated singleton header fields are refused', () => {
   }
 
   it('the usual request gets a token (the control)', async () => {
-    const { responses } = await rawExchange(server.origin, tokenRequest(usual()) , { timeoutMs: 5000, halfClose: true });
+    const { responses } = await rawExchange(server.origin, tokenRequest(usual()) , { timeoutMs: 20_000, halfClose: true });
     assert.equal(responses[0]?.status, 200);
   });
 

@@ -68,10 +68,10 @@ describe('server time-outs, the documented defaults', () => {
 
   it('Keep-Alive: timeout=65 on the token endpoint and on Fastify routes', async () => {
     assert.equal(SERVER_TIMEOUTS.keepAliveMs, 65_000);
-    const token = await rawExchange(server.origin, `${slowBody(auth)}_type=client_credentials`, { timeoutMs: 3_000 });
+    const token = await rawExchange(server.origin, `${slowBody(auth)}_type=client_credentials`, { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(token.responses[0]?.status, 200);
     assert.equal(token.responses[0]!.headers['keep-alive'], 'timeout=65');
-    const health = await rawExchange(server.origin, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', { timeoutMs: 3_000 });
+    const health = await rawExchange(server.origin, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(health.responses[0]!.headers['keep-alive'], 'timeout=65');
   });
 
