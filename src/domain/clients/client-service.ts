@@ -66,11 +66,22 @@ function checkScopes(label: string, scopes: readonly string[]): string[] {
 }
 
 export class ClientService {
+  private readonly listeners: ((clientId: string) => void)[] = [];
+
   constructor(
     private readonly repo: ClientRepository,
     private readonly policy: ClientServicePolicy,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Called after each committed change to a client made through this service: the process that made it knows it at once. */
+  onChange(listener: (clientId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(clientId: string): void {
+    for (const listener of this.listeners) listener(clientId);
+  }
 
   async create(clientId: string, settings: ClientSettings, secretInput: SecretInput = {}): Promise<{ client: Client; clientSecret: string }> {
     if (!CLIENT_ID_PATTERN.test(clientId)) throw new ClientAdminError('the client id must be 1 to 128 characters of A-Z a-z 0-9 _ . ~ -');
@@ -94,6 +105,7 @@ export class ClientService {
     });
     const hash = await hashSecret(secret, this.policy.scryptCost);
     if (!(await this.repo.create(client, hash, this.cutoff(now)))) throw new ClientAdminError(`client ${clientId} exists already`);
+    this.changed(clientId);
     return { client, clientSecret: secret };
   }
 
@@ -111,6 +123,7 @@ export class ClientService {
     const defined = Object.fromEntries(Object.entries({ ...patch, ...this.tlsPatch(settings.tls) }).filter(([, v]) => v !== undefined)) as ClientPatch;
     const next = this.validate({ ...current, ...defined });
     await this.repo.update(clientId, defined, this.now());
+    this.changed(clientId);
     return next;
   }
 
@@ -129,11 +142,13 @@ export class ClientService {
     }
     const now = this.now();
     if (!(await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now)))) throw this.notFound(clientId);
+    this.changed(clientId);
   }
 
   async delete(clientId: string): Promise<void> {
     const now = this.now();
     if (!(await this.repo.delete(clientId, now, this.cutoff(now)))) throw this.notFound(clientId);
+    this.changed(clientId);
   }
 
   /** A client-wide cut-off matters while a token issued before it can be valid: the longest lifetime plus skew. */
@@ -155,6 +170,7 @@ export class ClientService {
     const live = graceSeconds > 0 ? (await this.repo.find(clientId))?.secrets.find((s) => s.expiresAt === null || s.expiresAt > now) : undefined;
     const hash = await hashSecret(secret, this.policy.scryptCost, live?.hash);
     if (!(await this.repo.addSecret(clientId, hash, expireAt, now))) throw this.notFound(clientId);
+    this.changed(clientId);
     return { clientSecret: secret, oldSecretsExpireAt: new Date(expireAt).toISOString() };
   }
 
