@@ -90,8 +90,10 @@ describe('the client directory under guessed ids (in process, own clock)', () =>
     await new Promise((resolve) => setTimeout(resolve, 20));
     await new ClientService(new ClientRepository(store.db), { scryptCost: 14, maxTokenTtl: 3600 }).create('racing', {});
     directory.invalidate('racing');
+    const second = directory.get('racing'); // does not join the read begun before the change
     release();
     assert.equal(await first, undefined, 'the read began before the client existed');
+    assert.equal((await second)?.client.clientId, 'racing', 'a request after the change reads again');
     repo.find = find;
     assert.equal((await directory.get('racing'))?.client.clientId, 'racing', 'read again, not answered from a stale "unknown"');
   });

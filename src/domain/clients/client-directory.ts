@@ -201,8 +201,9 @@ export class ClientDirectory {
   }
 
   private load(clientId: string, now: number): Promise<ClientRecord | undefined> {
+    // A read begun before the client changed is not joined: its answer may predate the change.
     const pending = this.inflight.get(clientId);
-    if (pending) return pending.promise;
+    if (pending && !pending.outdated) return pending.promise;
     const promise = this.repo
       .find(clientId)
       .then(async (record) => {
@@ -213,7 +214,9 @@ export class ClientDirectory {
         if (!load.outdated) this.remember(clientId, record, now);
         return record;
       })
-      .finally(() => this.inflight.delete(clientId));
+      .finally(() => {
+        if (this.inflight.get(clientId) === load) this.inflight.delete(clientId);
+      });
     // A read the request stopped waiting for still ends here, not as an unhandled rejection.
     promise.catch(() => {});
     const load: Load = { promise, outdated: false };
