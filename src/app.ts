@@ -114,8 +114,9 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   const directory = new ClientDirectory(repos.clients, {
     ttlMs: config.clientCacheTtl * 1000,
     outageGraceMs: config.storeOutageGrace * 1000,
-    // The feed confirms the id list on every poll; three missed polls and an id outside it is "cannot tell".
-    idListMaxAgeMs: Math.max(3 * config.syncIntervalMs, 2000),
+    // The feed confirms the id list on every poll; when it has not for a while (ten polls, at least 10 s: a
+    // loaded store answers late without being down), an id outside the list is "cannot tell".
+    idListMaxAgeMs: Math.max(10 * config.syncIntervalMs, 10_000),
   });
   services.clients.onChange((clientId) => directory.invalidate(clientId));
   const credentials = new CredentialCache(config.credentialCacheTtl * 1000);
