@@ -16,8 +16,15 @@ export function cliExit(args: string[], env: Record<string, string>, options: { 
       child.kill('SIGKILL');
       reject(new Error(`d1-authz ${args.join(' ')} did not exit within ${options.boundMs ?? 120_000} ms (it started?): ${stderr}${stdout}`));
     }, options.boundMs ?? 120_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    // A server that got as far as listening did not refuse: fail at once rather than after the bound.
+    const startedServing = () => {
+      if (!/d1-authz (gateway )?listening/.test(stdout + stderr)) return;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`d1-authz ${args.join(' ')} started serving instead of refusing: ${stderr}${stdout}`));
+    };
+    child.stdout.on('data', (d) => ((stdout += d), startedServing()));
+    child.stderr.on('data', (d) => ((stderr += d), startedServing()));
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

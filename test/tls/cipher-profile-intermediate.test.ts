@@ -78,7 +78,8 @@ describe('TLS cipher profile: Mozilla intermediate', () => {
   describe('RSA certificate', () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer(rsaCertificate(pki.dir) as never);
+      const rsa = rsaCertificate(pki.dir);
+      server = await startTestServer({ tlsCert: rsa.certPath, tlsKey: rsa.keyPath });
     });
     after(async () => server?.close());
 
