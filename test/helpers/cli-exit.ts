@@ -9,7 +9,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A process that should stop at start-up; one that is still running after `boundMs` (it started) fails the test. */
 export function cliExit(args: string[], env: Record<string, string>, options: { cwd?: string; boundMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env, cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // tsx by absolute URL: a bare `--import tsx` is resolved from the child's folder, which may be anywhere.
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, ...args], { env, cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
