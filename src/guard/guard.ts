@@ -328,7 +328,10 @@ export function createGuard(options: GuardOptions): Guard {
 
   async function verify(authorization: string | readonly string[] | undefined, opts: VerifyOptions = {}): Promise<VerifiedToken> {
     const parsed = parseAuthorization(authorization);
-    if (parsed.kind === 'missing') throw fail(401, undefined, 'bearer token required');
+    // RFC 6750 §3.1: "If the request lacks any authentication information (e.g., the client was
+    // unaware that authentication is necessary or attempted using an unsupported authentication
+    // method), the resource server SHOULD NOT include an error code or other error information."
+    if (parsed.kind === 'missing' || parsed.kind === 'other-scheme') throw fail(401, undefined, 'bearer token required');
     if (parsed.kind === 'invalid') throw fail(400, 'invalid_request', parsed.reason);
     const token = parsed.token;
 
