@@ -13,7 +13,7 @@ import {
   GuardError,
   type GuardOptions,
   type GuardTlsOptions,
-} from '../../src/guard/index.js';
+} from '@d1-authz/guard';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { eventually, type Caller } from '../helpers/token-status.js';
 import { basic, createPki, FORM, httpsRequest, type Ca, type Issued, type Pki } from '../tls/pki.js';
@@ -31,7 +31,9 @@ describe('guard ⇄ d1-authz over mutual TLS', () => {
   let tls: GuardTlsOptions;
   const stops: (() => Promise<void>)[] = [];
   const base = () => `${server.issuer}/oauth2`;
-  const guardOptions = (extra: Partial<GuardOptions> = {}): GuardOptions => ({ issuer: server.issuer, audience: 'd1-issuer-api', jwksRetryBackoffMs: 0, ...extra });
+  const guardOptions = (extra: Partial<GuardOptions> = {}): GuardOptions => ({ issuer: server.issuer, audience: 'd1-issuer-api', jwksRetryBackoffMs: 0, fetchTimeoutMs: 15_000, ...extra });
+  // Generous: a loaded machine can take seconds for a handshake plus the resource server's secret hash.
+  const timeoutMs = 15_000;
 
   /** A token for `app`, fetched over mTLS with D1's certificate. */
   async function accessToken(): Promise<string> {
@@ -108,7 +110,7 @@ describe('guard ⇄ d1-authz over mutual TLS', () => {
   });
 
   it('introspection over mTLS: active, then revoked; refused handshakes fail closed (503)', async () => {
-    const check = createIntrospectionCheck({ introspectionEndpoint: `${base()}/introspect`, ...rs, tls, cacheTtlMs: 0 });
+    const check = createIntrospectionCheck({ introspectionEndpoint: `${base()}/introspect`, ...rs, tls, cacheTtlMs: 0, timeoutMs });
     const guard = createGuard(guardOptions({ tls, isRevoked: check }));
     const token = await accessToken();
     assert.equal((await guard.verify(`Bearer ${token}`)).clientId, 'd1-app');
@@ -116,12 +118,12 @@ describe('guard ⇄ d1-authz over mutual TLS', () => {
     await assert.rejects(guard.verify(`Bearer ${token}`), (err: unknown) => err instanceof GuardError && err.status === 401 && err.code === 'invalid_token');
     assert.equal(check.stats().failures, 0);
 
-    const noCert = createGuard(guardOptions({ tls, isRevoked: createIntrospectionCheck({ introspectionEndpoint: `${base()}/introspect`, ...rs, tls: { ca: serverCa.cert } }) }));
+    const noCert = createGuard(guardOptions({ tls, isRevoked: createIntrospectionCheck({ introspectionEndpoint: `${base()}/introspect`, ...rs, tls: { ca: serverCa.cert }, timeoutMs }) }));
     await rejects503(noCert.verify(`Bearer ${await accessToken()}`), 'introspection without a client certificate');
   });
 
   it('revocation feed over mTLS: loads, sees a revocation; without a client certificate it does not load', async () => {
-    const feed = createRevocationFeed({ url: `${base()}/revocations`, ...rs, tls, pollIntervalMs: 100 });
+    const feed = createRevocationFeed({ url: `${base()}/revocations`, ...rs, tls, pollIntervalMs: 100, fetchTimeoutMs: timeoutMs });
     stops.push(() => feed.stop());
     await feed.start();
     assert.equal(feed.ready, true);
@@ -138,7 +140,7 @@ describe('guard ⇄ d1-authz over mutual TLS', () => {
       }
     }, 10_000);
 
-    const noCert = createRevocationFeed({ url: `${base()}/revocations`, ...rs, tls: { ca: serverCa.cert } });
+    const noCert = createRevocationFeed({ url: `${base()}/revocations`, ...rs, tls: { ca: serverCa.cert }, fetchTimeoutMs: timeoutMs });
     stops.push(() => noCert.stop());
     await assert.rejects(noCert.start());
     assert.equal(noCert.ready, false);

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createGuard } from '../../src/guard/index.js';
-import type { Guard } from '../../src/guard/index.js';
+import { createGuard } from '@d1-authz/guard';
+import type { Guard } from '@d1-authz/guard';
 import { ADAPTERS } from './apps.js';
 import type { TestApp } from './apps.js';
 import {

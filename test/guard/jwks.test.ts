@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
-import { createGuard } from '../../src/guard/index.js';
-import type { GuardOptions } from '../../src/guard/index.js';
+import { createGuard } from '@d1-authz/guard';
+import type { GuardOptions } from '@d1-authz/guard';
 import { ADAPTERS } from './apps.js';
 import type { TestApp } from './apps.js';
 import { AUDIENCE, assertGuardFailure, bearer, httpGet, makeKey, sleep, startJwksServer } from './helpers.js';

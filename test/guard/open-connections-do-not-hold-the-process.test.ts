@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { makeKey } from './helpers.js';
 
-const guardIndex = fileURLToPath(new URL('../../src/guard/index.ts', import.meta.url));
+const guardIndex = fileURLToPath(new URL('../../packages/guard/src/index.ts', import.meta.url));
 let origin: string;
 let requests = 0;
 const server = createServer((req, res) => {
