@@ -111,7 +111,14 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   const keyRing = new KeyRing(repos.keys, services.masterKey);
   await keyRing.reload();
 
-  const directory = new ClientDirectory(repos.clients, { ttlMs: config.clientCacheTtl * 1000, outageGraceMs: config.storeOutageGrace * 1000 });
+  const directory = new ClientDirectory(repos.clients, {
+    ttlMs: config.clientCacheTtl * 1000,
+    outageGraceMs: config.storeOutageGrace * 1000,
+    // The feed confirms the id list on every poll; when it has not for a while (ten polls, at least 10 s: a
+    // loaded store answers late without being down), an id outside the list is "cannot tell".
+    idListMaxAgeMs: Math.max(10 * config.syncIntervalMs, 10_000),
+  });
+  services.clients.onChange((clientId) => directory.invalidate(clientId));
   const credentials = new CredentialCache(config.credentialCacheTtl * 1000);
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
@@ -124,6 +131,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     config.syncIntervalMs,
     {
       client: (clientId) => directory.invalidate(clientId),
+      synced: (at) => directory.confirmIds(at),
       revocation: () => tokenStatus.sync().catch((err: Error) => logger.warn({ detail: err.message }, 'cannot read revocations')),
       // A failed reload is retried on the next poll (and reported once through the error callback).
       key: () => keyRing.reload(),
@@ -132,6 +140,8 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     { keyRefreshMs: config.clientCacheTtl * 1000 },
   );
   await feed.start();
+  // After the feed's cursor is set: a client created in between is in the list or reported by the feed.
+  await directory.loadIds().catch((err: Error) => logger.warn({ detail: err.message }, 'cannot read the client list; looking clients up one by one'));
   // A key change committed between the first load and the feed's cursor would be in neither: load again.
   await keyRing.reload();
   await tokenStatus.sync(); // the same for a revocation
