@@ -25,6 +25,31 @@ import { warnIfInsecureHttp } from './tls/policy.js';
 import { hashConcurrency, threadPoolSize } from './config/thread-pool.js';
 import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-options.js';
 import { createTokenStatus, type TokenStatus } from './token-status.js';
+import { userInfo } from 'node:os';
+import { auditLogLine } from './domain/audit/audit-log.js';
+import type { AuditEvent } from './domain/audit/audit-event.js';
+import { AuditTrail } from './domain/audit/audit-trail.js';
+import { RequestAudit, type AuthenticationFailure } from './domain/audit/request-audit.js';
+import { StoreUnavailableError } from './domain/clients/client-directory.js';
+import { Metrics } from './http/metrics.js';
+import { tokenPathOf } from './http/server.js';
+import { AuditRepository } from './store/audit-repository.js';
+
+/** Batches of token events, written off the request's path; retention pruned by every node (idempotent). */
+function startAuditTrail(repo: AuditRepository, config: Config, logger: Logger, log: (event: AuditEvent, at: number) => void): AuditTrail {
+  const trail = new AuditTrail(repo, {
+    bufferSize: 50_000,
+    flushIntervalMs: 1_000,
+    batchSize: 500,
+    retentionDays: config.auditRetentionDays,
+    pruneIntervalMs: 3_600_000,
+    pruneBatch: 1_000,
+    log,
+    onError: (err, what) => logger.warn({ detail: err.message }, `${what} failed; retrying`),
+  });
+  trail.start();
+  return trail;
+}
 
 export function createLogger(config: Pick<Config, 'logLevel'>, stream?: DestinationStream): Logger {
   return pino(
@@ -47,11 +72,22 @@ export interface Services {
   readonly masterKey: Buffer;
   readonly clients: ClientService;
   readonly keys: KeyService;
-  readonly repos: { clients: ClientRepository; keys: KeyRepository; changes: ChangeRepository };
+  readonly repos: { clients: ClientRepository; keys: KeyRepository; changes: ChangeRepository; audit: AuditRepository };
+  /** Admin changes are audited as this actor. */
+  readonly actor: string;
   close(): Promise<void>;
 }
 
-export async function openServices(config: Config, logger: Logger): Promise<Services> {
+/** Who makes admin changes from this process: the OS user (the CLI runs as the operator). */
+export function osActor(): string {
+  try {
+    return `os:${userInfo().username}`;
+  } catch {
+    return `os:uid ${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+export async function openServices(config: Config, logger: Logger, options: { actor?: string } = {}): Promise<Services> {
   const masterKey = loadMasterKey(config, (msg) => logger.warn(msg));
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
@@ -60,15 +96,23 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     await store.close();
     throw err;
   }
-  const repos = { clients: new ClientRepository(store.db), keys: new KeyRepository(store.db), changes: new ChangeRepository(store.db) };
+  const repos = {
+    clients: new ClientRepository(store.db),
+    keys: new KeyRepository(store.db),
+    changes: new ChangeRepository(store.db),
+    audit: new AuditRepository(store.db),
+  };
+  const actor = options.actor ?? osActor();
+  const adminAudit = { actor, logged: auditLogLine(logger) };
   return {
     config,
     logger,
     store,
     masterKey,
     repos,
-    clients: new ClientService(repos.clients, config),
-    keys: new KeyService(repos.keys, masterKey, config),
+    actor,
+    clients: new ClientService(repos.clients, config, Date.now, adminAudit),
+    keys: new KeyService(repos.keys, masterKey, config, Date.now, adminAudit),
     close: () => store.close(),
   };
 }
@@ -82,6 +126,8 @@ export interface App extends Services {
   readonly tls: TlsWatcher | undefined;
   /** Introspection, revocation and the revocation feed. */
   readonly tokenStatus: TokenStatus;
+  /** The batched audit trail of requests; undefined with D1AUTHZ_AUDIT=false. */
+  readonly audit: AuditTrail | undefined;
   /** Listens on config.host:config.port; returns the origin, e.g. http://127.0.0.1:8080 */
   listen(): Promise<string>;
 }
@@ -116,7 +162,18 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
   const issuer = new TokenIssuer(keyRing, config);
-  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger });
+  const logAudit = auditLogLine(logger);
+  const audit = config.audit ? startAuditTrail(services.repos.audit, config, logger, logAudit) : undefined;
+  if (!config.audit) logger.warn('D1AUTHZ_AUDIT=false: tokens issued and failed authentications are not written to the audit trail');
+  const metrics = config.metrics ? new Metrics(tokenPathOf(config), () => authenticator.hashesPending, audit) : undefined;
+  const requestAudit = new RequestAudit({
+    sink: audit,
+    write: audit && config.auditSync ? (event) => audit.write(event) : undefined,
+    logOnly: (event) => logAudit(event, Date.now()),
+    countFailure: (label) => metrics?.clientAuthFailure(label),
+  });
+  const onAuthenticationFailure = (failure: AuthenticationFailure) => requestAudit.authenticationFailed(failure);
+  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger, auditLog: logAudit, onAuthenticationFailure });
   directory.beforeLoad(() => tokenStatus.sync());
 
   const feed = new ChangeFeed(
@@ -142,10 +199,20 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     keyRing,
     tokenDeps: {
       authenticateClient: (c) => authenticator.authenticate(c),
-      issueToken: (client, scopes, confirmation) => issuer.issue(client, scopes, confirmation),
+      issueToken: async (client, scopes, confirmation, origin) => {
+        const token = await issuer.issue(client, scopes, confirmation);
+        const facts = { clientId: client.clientId, scopes, jti: token.jti, expiresAt: token.expiresAt, certificateThumbprint: confirmation?.['x5t#S256'] };
+        // D1AUTHZ_AUDIT_SYNC=true: a row that cannot be written fails the request (503), no unaudited token leaves.
+        await requestAudit.tokenIssued(facts, origin)?.catch((err: Error) => {
+          throw new StoreUnavailableError(`cannot write the audit row of a token: ${err.message}`);
+        });
+        return token;
+      },
       authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
+      onAuthenticationFailure,
       expiresInFormat: config.expiresInFormat,
     },
+    metrics,
     tokenStatus: tokenStatus.deps,
     https,
     hashesPending: () => authenticator.hashesPending,
@@ -164,6 +231,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     directory,
     feed,
     tokenStatus,
+    audit,
     async listen() {
       return http.listen({ host: config.host, port: config.port });
     },
@@ -172,6 +240,8 @@ export async function createApp(config: Config, options: { logStream?: Destinati
       tls?.close();
       tokenStatus.stop();
       await http.close();
+      // After the last request: every event of a served request is written before the store closes.
+      await audit?.close();
       await services.close();
       logger.flush();
     },

@@ -8,6 +8,7 @@ import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
 import { withServices, type GlobalOptions } from './context.js';
 import { keyCommands } from './key-commands.js';
+import { auditCommand } from './audit-command.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore } from '../store/database.js';
@@ -37,6 +38,7 @@ program
 program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
 program.addCommand(gatewayCommand(globals));
+program.addCommand(auditCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError) {

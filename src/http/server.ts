@@ -17,6 +17,7 @@ import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './
 import { wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
+import { RequestOrigins } from './request-origin.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 
 export interface HttpDeps {
@@ -31,11 +32,16 @@ export interface HttpDeps {
   readonly https?: HttpsServerOptions;
   /** For the pending-hashes gauge. */
   readonly hashesPending?: () => number;
+  /** The metrics of this server; made here from config.metrics when not given. */
+  readonly metrics?: Metrics | undefined;
 }
 
-export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending }: HttpDeps): FastifyInstance {
-  const tokenPath = `${config.basePath}/oauth2/token`;
-  const metrics = config.metrics ? new Metrics(tokenPath, hashesPending) : undefined;
+export const tokenPathOf = (config: Pick<Config, 'basePath'>) => `${config.basePath}/oauth2/token`;
+
+export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending, ...deps }: HttpDeps): FastifyInstance {
+  const tokenPath = tokenPathOf(config);
+  const metrics = deps.metrics ?? (config.metrics ? new Metrics(tokenPath, hashesPending) : undefined);
+  const origins = new RequestOrigins(config.trustedProxies);
   const certificates = clientCertificateSource(config);
   let closing = false;
   const tokens = tokenListener({
@@ -47,6 +53,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     log: () => app.log as Logger,
     ...(metrics ? { metrics } : {}),
     closing: () => closing,
+    origins,
   });
   // The token endpoint's POST is answered before Fastify sees it (token-listener.ts); the rest goes on.
   const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) => {
@@ -74,7 +81,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     closing = true;
     done();
   });
-  installRequestObserver(app, metrics);
+  installRequestObserver(app, metrics, origins);
   installErrorBoundary(app, config.realm);
   app.register(tokenRoute, { path: tokenPath });
   if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });

@@ -68,10 +68,27 @@ export interface RevocationsTable {
   created_at: number;
 }
 
+/**
+ * The audit trail (migration 0010): append-only, one row per event. `details` is a JSON object
+ * (before/after of a record, scopes, jti...): never a secret, a hash or a token.
+ */
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  /** Who: the OS user of the CLI, the client for its own requests. */
+  actor: string | null;
+  client_id: string | null;
+  address: string | null;
+  correlation_id: string | null;
+  details: string;
+}
+
 export interface Database {
   clients: ClientsTable;
   client_secrets: ClientSecretsTable;
   signing_keys: SigningKeysTable;
   changes: ChangesTable;
   revocations: RevocationsTable;
+  audit_events: AuditEventsTable;
 }

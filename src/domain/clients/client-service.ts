@@ -4,6 +4,7 @@ import type { ClientPatch, ClientRepository } from '../../store/client-repositor
 import { CLIENT_ID_PATTERN, GRANT_TYPES, type Client, type ClientSecret } from './client.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
 import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';
+import { clientChange, type AdminAuditLog } from '../audit/admin-audit.js';
 
 export class ClientAdminError extends Error {
   override readonly name = 'ClientAdminError';
@@ -66,6 +67,8 @@ export class ClientService {
     private readonly repo: ClientRepository,
     private readonly policy: ClientServicePolicy,
     private readonly now: () => number = Date.now,
+    /** Every change is audited in its own transaction (who, and the record before and after). */
+    private readonly audit?: AdminAuditLog,
   ) {}
 
   async create(clientId: string, settings: ClientSettings, secretInput: SecretInput = {}): Promise<{ client: Client; clientSecret: string }> {
@@ -89,7 +92,9 @@ export class ClientService {
       ...this.tlsPatch(settings.tls),
     });
     const hash = await hashSecret(secret, this.policy.scryptCost);
-    if (!(await this.repo.create(client, hash, this.cutoff(now)))) throw new ClientAdminError(`client ${clientId} exists already`);
+    const audit = clientChange(this.audit, 'client.created', clientId, now, { secret_imported: secretInput.secret !== undefined });
+    if (!(await this.repo.create(client, hash, this.cutoff(now), audit?.row))) throw new ClientAdminError(`client ${clientId} exists already`);
+    audit?.committed();
     return { client, clientSecret: secret };
   }
 
@@ -106,7 +111,10 @@ export class ClientService {
     };
     const defined = Object.fromEntries(Object.entries({ ...patch, ...this.tlsPatch(settings.tls) }).filter(([, v]) => v !== undefined)) as ClientPatch;
     const next = this.validate({ ...current, ...defined });
-    await this.repo.update(clientId, defined, this.now());
+    const now = this.now();
+    const audit = clientChange(this.audit, 'client.updated', clientId, now);
+    if (!(await this.repo.update(clientId, defined, now, audit?.row))) throw this.notFound(clientId);
+    audit?.committed();
     return next;
   }
 
@@ -124,12 +132,16 @@ export class ClientService {
       while (this.now() < nextSecond) await new Promise((resolve) => setTimeout(resolve, nextSecond - this.now() + 1));
     }
     const now = this.now();
-    if (!(await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now)))) throw this.notFound(clientId);
+    const audit = clientChange(this.audit, enabled ? 'client.enabled' : 'client.disabled', clientId, now);
+    if (!(await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now), audit?.row))) throw this.notFound(clientId);
+    audit?.committed();
   }
 
   async delete(clientId: string): Promise<void> {
     const now = this.now();
-    if (!(await this.repo.delete(clientId, now, this.cutoff(now)))) throw this.notFound(clientId);
+    const audit = clientChange(this.audit, 'client.deleted', clientId, now);
+    if (!(await this.repo.delete(clientId, now, this.cutoff(now), audit?.row))) throw this.notFound(clientId);
+    audit?.committed();
   }
 
   /** A client-wide cut-off matters while a token issued before it can be valid: the longest lifetime plus skew. */
@@ -146,7 +158,12 @@ export class ClientService {
     const hash = await hashSecret(secret, this.policy.scryptCost);
     const now = this.now();
     const expireAt = now + graceSeconds * 1000;
-    if (!(await this.repo.addSecret(clientId, hash, expireAt, now))) throw this.notFound(clientId);
+    const audit = clientChange(this.audit, 'client.secret_rotated', clientId, now, {
+      grace_seconds: graceSeconds,
+      secret_imported: secretInput.secret !== undefined,
+    });
+    if (!(await this.repo.addSecret(clientId, hash, expireAt, now, audit?.row))) throw this.notFound(clientId);
+    audit?.committed();
     return { clientSecret: secret, oldSecretsExpireAt: new Date(expireAt).toISOString() };
   }
 
