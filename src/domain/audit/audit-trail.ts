@@ -110,11 +110,13 @@ export class AuditTrail implements AuditSink {
       try {
         await this.store.insert(batch);
       } catch (err) {
-        // Keep the oldest events; whatever no longer fits is dropped (and counted).
-        const room = Math.max(0, this.options.bufferSize - this.buffer.length);
-        const kept = batch.slice(0, room);
-        this.droppedCount += batch.length - kept.length;
-        this.buffer = kept.concat(this.buffer);
+        // Back to the front, in order; what no longer fits is the newest, dropped (and counted) as in record().
+        this.buffer = batch.concat(this.buffer);
+        const excess = this.buffer.length - this.options.bufferSize;
+        if (excess > 0) {
+          this.buffer.length = this.options.bufferSize;
+          this.droppedCount += excess;
+        }
         this.options.onError(err as Error, 'audit write');
         return;
       }
