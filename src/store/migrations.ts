@@ -141,6 +141,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
             perform set_config('d1authz.audit_pruning', 'off', true);
             return n;
           end $$`).execute(db);
+        // Functions are executable by PUBLIC by default: only the owner, and whom it grants (docs/operations.md).
+        await sql`revoke all on function d1authz_prune_audit_events(bigint, integer) from public`.execute(db);
       },
     },
   };
