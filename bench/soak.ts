@@ -53,7 +53,15 @@ async function main(): Promise<void> {
   const at = (what: string) => events.push(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   let started = Date.now();
   try {
-    await server.waitReady(`${base}/healthz`);
+    // Start-up (primary, then the workers) may take longer than one ready bound on a loaded machine.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await server.waitReady(`${base}/healthz`);
+        break;
+      } catch (err) {
+        if (attempt >= 4 || server.exitInfo) throw err;
+      }
+    }
     log(`soak: ${d1CliPath()} serve --workers ${WORKERS}, ${CONNECTIONS} connections for ${SECONDS} s`);
     started = Date.now();
     const load = runAutocannon({
