@@ -23,7 +23,7 @@ export interface ClientRequest {
 
 export type AuthenticationResult =
   | { readonly ok: true; readonly client: Client }
-  | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' };
+  | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' | 'control_characters' };
 
 export interface ClientAuthenticationDeps {
   authenticateClient(credentials: BasicCredentials): Promise<AuthenticationResult>;
@@ -32,6 +32,11 @@ export interface ClientAuthenticationDeps {
   /** Told of every failed client authentication (audit trail, warn log line, per-client counter). */
   onAuthenticationFailure?(failure: AuthenticationFailure): void;
 }
+
+type RefusedReason = Extract<AuthenticationResult, { ok: false }>['reason'];
+/** A credential with control characters is never looked up: malformed, and its id says nothing. */
+const failureReason = (r: RefusedReason): AuthenticationFailureReason => (r === 'control_characters' ? 'malformed_credentials' : r);
+const isKnown = (r: RefusedReason): boolean => r !== 'unknown_client' && r !== 'control_characters';
 
 function reportFailure(deps: ClientAuthenticationDeps, origin: RequestOrigin | undefined, reason: AuthenticationFailureReason, presentedClientId: string | undefined, knownClient: boolean): void {
   deps.onAuthenticationFailure?.({ presentedClientId, reason, knownClient, origin });
@@ -83,7 +88,7 @@ export async function authenticateWithCertificate(clientId: string, deps: Client
   if (!deps.authenticateClientByCertificate) throw invalidClient('tls_client_auth is not enabled');
   const result = await deps.authenticateClientByCertificate(clientId);
   if (!result.ok) {
-    reportFailure(deps, origin, result.reason, clientId, result.reason !== 'unknown_client');
+    reportFailure(deps, origin, failureReason(result.reason), clientId, isKnown(result.reason));
     throw invalidClient(`${result.reason} (tls_client_auth, client_id ${clientId.slice(0, 128)})`);
   }
   return result.client;
@@ -93,7 +98,7 @@ export async function authenticateWithCertificate(clientId: string, deps: Client
 export async function authenticateWithSecret(credentials: BasicCredentials, deps: ClientAuthenticationDeps, origin?: RequestOrigin): Promise<Client> {
   const result = await deps.authenticateClient(credentials);
   if (!result.ok) {
-    reportFailure(deps, origin, result.reason, credentials.clientId, result.reason !== 'unknown_client');
+    reportFailure(deps, origin, failureReason(result.reason), credentials.clientId, isKnown(result.reason));
     throw invalidClient(`${result.reason} (client_id ${credentials.clientId.slice(0, 128)})`);
   }
   return result.client;
