@@ -28,6 +28,7 @@ const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : Date.now() % 2 
 const RFC6749_ERRORS = new Set(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope']);
 /** §5.2: error and error_description are NQSCHAR / NQCHAR: %x20-21 / %x23-5B / %x5D-7E. */
 const NQSCHAR = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const KNOWN_METHODS = new Set(['POST', 'GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND']);
 const LEAKS = /\bat [\w.<>]+ \(|node:internal|\/work\/|\.ts:\d+|TypeError|ReferenceError|SyntaxError|Cannot read prop|ECONNREFUSED|kysely|sqlite|postgres/i;
 
 interface RawAnswer {
@@ -237,6 +238,8 @@ function checkNoLeak(a: RawAnswer): void {
 }
 
 async function checkAnswer(a: RawAnswer, g: Generated, keys: JWTVerifyGetKey, issuer: string): Promise<void> {
+  // Bytes past the declared Content-Length are the transport's to handle (the transport property's case).
+  if (!Number.isInteger(a.status) && g.framing === 'short-length') return;
   assert.ok(Number.isInteger(a.status), `no HTTP answer: ${JSON.stringify(a.raw.slice(0, 120))}`);
   assert.ok(a.status < 500, `${a.status}: ${a.body.slice(0, 200)}`);
   checkNoLeak(a);
@@ -269,7 +272,7 @@ async function checkAnswer(a: RawAnswer, g: Generated, keys: JWTVerifyGetKey, is
  */
 function checkTransport(a: RawAnswer, g: Generated): string | undefined {
   const count = (name: string) => g.headers.filter(([n]) => n.toLowerCase() === name).length;
-  if (!Number.isInteger(a.status)) return 'no HTTP answer';
+  if (!Number.isInteger(a.status)) return g.framing === 'short-length' ? 'no answer at all to a request followed by bytes past its Content-Length' : 'no HTTP answer';
   if (!a.headers.has('x-correlation-id') && g.method !== 'HEAD') {
     let error: unknown;
     try {
@@ -279,6 +282,15 @@ function checkTransport(a: RawAnswer, g: Generated): string | undefined {
     }
     if (!RFC6749_ERRORS.has(error as string)) return `${a.status} refused by the HTTP parser without an RFC 6749 body`;
   }
+  // The method and duplicate rules concern requests the HTTP parser accepts: an oversized or invalid
+  // header, a refused Expect, ambiguous framing or a method llhttp does not know is refused before routing.
+  const wellFormed =
+    g.framing !== 'length+chunked' &&
+    g.framing !== 'short-length' &&
+    KNOWN_METHODS.has(g.method) &&
+    g.headers.reduce((n, [name, v]) => n + name.length + v.length, 0) < 8_000 &&
+    g.headers.every(([n, v]) => n.toLowerCase() !== 'expect' && /^[\x20-\x7e]*$/.test(v));
+  if (!wellFormed) return undefined;
   if (g.path === TOKEN_PATH && g.method !== 'POST' && a.status !== 405) return `${g.method} on the token path answered ${a.status}, not 405`;
   if (g.path === TOKEN_PATH && g.method === 'POST' && (count('authorization') > 1 || count('content-type') > 1) && a.status !== 400) return `duplicate Authorization/Content-Type answered ${a.status}, not 400`;
   return undefined;
