@@ -17,6 +17,7 @@ import { health } from '../http/plugins/health.js';
 import { metricsRoute } from '../http/plugins/metrics-route.js';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
 import { installRequestObserver } from '../http/request-observer.js';
+import { RequestOrigins } from '../http/request-origin.js';
 import { installAdminAuth } from './admin-auth.js';
 import { adminOpenApi } from './openapi.js';
 import { installAdminErrors } from './respond.js';
@@ -56,7 +57,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     https: https ?? null,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
-  installRequestObserver(app, undefined);
+  installRequestObserver(app, undefined, new RequestOrigins(config.trustedProxies));
   installAdminErrors(app);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');

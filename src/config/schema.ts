@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
+import { AUDIT_RETENTION_FLOOR_DAYS } from '../store/migrations.js';
 import { cipherListProblem, INTERMEDIATE_CIPHERS } from '../tls/cipher-profile.js';
 
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -89,6 +90,15 @@ export const configSchema = z
     publicMetrics: bool.default(false),
     realm: z.string().regex(/^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/, 'printable, no quote or backslash').default('d1-authz'),
     metrics: bool.default(true),
+    /**
+     * The audit trail of requests (token.issued, client.authentication_failed, client.locked_out): on by
+     * default. Admin changes are audited whatever this says (in the transaction of the change).
+     */
+    audit: bool.default(true),
+    /** Write each token's audit row before the token is sent (no unaudited token even after kill -9), at a cost per token. */
+    auditSync: bool.default(false),
+    /** Audit rows older than this are pruned by the server (days; PCI DSS 10.5.1 asks for one year). */
+    auditRetentionDays: z.coerce.number().int().min(AUDIT_RETENTION_FLOOR_DAYS).max(3650).default(400),
     /** Max token request body in bytes. */
     bodyLimit: z.coerce.number().int().min(256).max(65_536).default(4096),
     // TLS (docs/tls.md). PEM file paths; reloaded on SIGHUP and on change.
@@ -139,6 +149,9 @@ export const configSchema = z
           `must exceed D1AUTHZ_SYNC_INTERVAL_MS + D1AUTHZ_JWKS_MAX_AGE (${minActivationMs / 1000} s), ` +
           'so a new key reaches every node and every JWKS cache before any node signs with it',
       });
+    }
+    if (c.auditSync && !c.audit) {
+      ctx.addIssue({ code: 'custom', path: ['auditSync'], message: 'needs the audit trail (D1AUTHZ_AUDIT is false)' });
     }
     if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY go together' });

@@ -18,6 +18,7 @@ import { wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
 import { publicOpenApi } from './openapi.js';
+import { RequestOrigins } from './request-origin.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 import type { TransportRefusal } from '../transport/client-error.js';
 import { createNodeServer } from '../transport/node-server.js';
@@ -35,13 +36,14 @@ export interface HttpDeps {
   /** TLS options (src/tls/server-options.ts tlsServerOptions): serve HTTPS instead of HTTP. */
   readonly https?: HttpsServerOptions;
   /** The app's metrics (shared with the admin listener); /metrics is served here only with D1AUTHZ_PUBLIC_METRICS. */
-  readonly metrics?: Metrics;
+  readonly metrics?: Metrics | undefined;
   /** Default SERVER_TIMEOUTS (docs/operations.md); tests pass small ones. */
   readonly timeouts?: ServerTimeouts;
 }
 
 export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, metrics, timeouts }: HttpDeps): FastifyInstance {
   const tokenPath = tokenPathOf(config);
+  const origins = new RequestOrigins(config.trustedProxies);
   const certificates = clientCertificateSource(config);
   let closing = false;
   const tokens = tokenListener({
@@ -53,6 +55,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     log: () => app.log as Logger,
     ...(metrics ? { metrics } : {}),
     closing: () => closing,
+    origins,
   });
   const refused = ({ status, code }: TransportRefusal) => {
     (app.log as Logger).info({ status, outcome: 'invalid_request', detail: code }, 'request refused by the HTTP parser');
@@ -91,7 +94,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     closing = true;
     done();
   });
-  installRequestObserver(app, metrics);
+  installRequestObserver(app, metrics, origins);
   installErrorBoundary(app, config.realm);
   installSingletonFieldCheck(app);
   app.register(tokenRoute, { path: tokenPath });

@@ -6,6 +6,7 @@ import { clientJson } from '../../domain/clients/client-json.js';
 import { AdminApiError, badRequest } from '../errors.js';
 import { page, pageQuery } from '../paging.js';
 import { parseBody } from '../validation.js';
+import { actorOf } from '../admin-auth.js';
 
 const nullableText = z.string().max(2048).nullable();
 const settingsShape = {
@@ -80,7 +81,7 @@ export function clientRoutes(clients: ClientService) {
     });
     app.post('/clients', async (request, reply) => {
       const b = parseBody(createBody, request.body);
-      const { client, clientSecret } = await clients.create(b.client_id, settingsFrom(b), { secret: b.client_secret, force: b.force });
+      const { client, clientSecret } = await clients.actingAs(actorOf(request)).create(b.client_id, settingsFrom(b), { secret: b.client_secret, force: b.force });
       const view = await clients.show(client.clientId);
       reply.header('location', `/admin/v1/clients/${encodeURIComponent(client.clientId)}`);
       return reply
@@ -94,22 +95,22 @@ export function clientRoutes(clients: ClientService) {
       const expected = expectedVersion(request.headers['if-match']);
       const b = parseBody(patchBody, request.body);
       if (Object.keys(b).length === 0) throw badRequest('nothing to change');
-      await clients.update(request.params.id, settingsFrom(b), { expectedVersion: expected });
+      await clients.actingAs(actorOf(request)).update(request.params.id, settingsFrom(b), { expectedVersion: expected });
       return sendClient(reply, await clients.show(request.params.id));
     });
     for (const [action, enabled] of [['disable', false], ['enable', true]] as const) {
       app.post<{ Params: { id: string } }>(`/clients/:id/${action}`, async (request, reply) => {
-        await clients.setEnabled(request.params.id, enabled);
+        await clients.actingAs(actorOf(request)).setEnabled(request.params.id, enabled);
         return sendClient(reply, await clients.show(request.params.id));
       });
     }
     app.delete<{ Params: { id: string } }>('/clients/:id', async (request, reply) => {
-      await clients.delete(request.params.id);
+      await clients.actingAs(actorOf(request)).delete(request.params.id);
       return reply.code(204).send();
     });
     app.post<{ Params: { id: string } }>('/clients/:id/rotate-secret', async (request, reply) => {
       const b = parseBody(rotateBody, request.body ?? {});
-      const rotated = await clients.rotateSecret(request.params.id, b.grace_seconds, { secret: b.client_secret, force: b.force });
+      const rotated = await clients.actingAs(actorOf(request)).rotateSecret(request.params.id, b.grace_seconds, { secret: b.client_secret, force: b.force });
       const view = await clients.show(request.params.id);
       return reply
         .header('etag', etagOf(view.updatedAt))

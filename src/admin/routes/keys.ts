@@ -5,6 +5,7 @@ import { minKeyActivationDelayMs, SIGNING_ALGORITHMS, type Config } from '../../
 import type { KeyInfo, KeyService } from '../../domain/keys/key-service.js';
 import { badRequest } from '../errors.js';
 import { parseBody } from '../validation.js';
+import { actorOf } from '../admin-auth.js';
 
 const rotateBody = z.object({ alg: z.enum(SIGNING_ALGORITHMS).optional(), activate_in: z.number().int().min(0).max(7 * 86_400).optional(), force: z.boolean().optional() }).strict();
 
@@ -21,7 +22,7 @@ export function keyRoutes(keys: KeyService, config: Pick<Config, 'syncIntervalMs
           `activate_in must exceed D1AUTHZ_SYNC_INTERVAL_MS + D1AUTHZ_JWKS_MAX_AGE (${minMs / 1000} s): verifiers that have not seen the new key yet would refuse its tokens (force to do it anyway)`,
         );
       }
-      const key = await keys.rotate({ alg: b.alg, activateInSeconds: b.activate_in });
+      const key = await keys.actingAs(actorOf(request)).rotate({ alg: b.alg, activateInSeconds: b.activate_in });
       return reply.code(201).header('cache-control', 'no-store').send(keyJson(key));
     });
   };
