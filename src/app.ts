@@ -112,7 +112,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   await keyRing.reload();
 
   const directory = new ClientDirectory(repos.clients, { ttlMs: config.clientCacheTtl * 1000, outageGraceMs: config.storeOutageGrace * 1000 });
-  const credentials = new CredentialCache(config.credentialCacheTtl * 1000);
+  const credentials = new CredentialCache(config.credentialCacheTtl * 1000, Date.now, config.credentialCacheMaxAge * 1000);
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
   const issuer = new TokenIssuer(keyRing, config);
@@ -141,7 +141,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     logger,
     keyRing,
     tokenDeps: {
-      authenticateClient: (c) => authenticator.authenticate(c),
+      authenticateClient: (c, source) => authenticator.authenticate(c, source),
       issueToken: (client, scopes, confirmation) => issuer.issue(client, scopes, confirmation),
       authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
       expiresInFormat: config.expiresInFormat,

@@ -14,6 +14,7 @@ import { TokenInspector } from './domain/tokens/token-inspector.js';
 import { TokenVerifier } from './domain/tokens/token-verifier.js';
 import type { TokenStatusDeps } from './http/plugins/token-status-routes.js';
 import type { Store } from './store/database.js';
+
 import { RevocationRepository } from './store/revocation-repository.js';
 
 export interface TokenStatus {
@@ -52,7 +53,7 @@ export async function createTokenStatus(parts: {
   const inspector = new TokenInspector(verifier, list, directory);
   // The same client authentication as the token endpoint: Basic or tls_client_auth, certificate binding included.
   const authentication: ClientAuthenticationDeps = {
-    authenticateClient: (credentials) => authenticator.authenticate(credentials),
+    authenticateClient: (credentials, source) => authenticator.authenticate(credentials, source),
     authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
   };
   return {

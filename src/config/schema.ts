@@ -43,6 +43,8 @@ export const configSchema = z
     jwksMaxAge: seconds(0, 86_400).default(60),
     /** Lifetime of an entry in the verified-credential cache (skips the slow hash on repeat requests). */
     credentialCacheTtl: seconds(0, 3600).default(300),
+    /** Each use extends a cached verification by credentialCacheTtl, but never beyond this long after the slow hash ran (s). */
+    credentialCacheMaxAge: seconds(0, 86_400).default(3600),
     /** How often a node polls the store for changes made by the CLI or other nodes (ms). */
     syncIntervalMs: z.coerce.number().int().min(50).max(60_000).default(1000),
     /** log2 of the scrypt cost N for new secrets. 15 = 32 MiB, ~100 ms. */
@@ -102,6 +104,9 @@ export const configSchema = z
           `must exceed D1AUTHZ_SYNC_INTERVAL_MS + D1AUTHZ_JWKS_MAX_AGE (${minActivationMs / 1000} s), ` +
           'so a new key reaches every node and every JWKS cache before any node signs with it',
       });
+    }
+    if (c.credentialCacheMaxAge < c.credentialCacheTtl) {
+      ctx.addIssue({ code: 'custom', path: ['credentialCacheMaxAge'], message: `must not be below credentialCacheTtl (${c.credentialCacheTtl})` });
     }
     if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY go together' });

@@ -17,6 +17,7 @@ import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './
 import { wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
+import { SourceAddress } from './source-address.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 
 export interface HttpDeps {
@@ -37,12 +38,14 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   const tokenPath = `${config.basePath}/oauth2/token`;
   const metrics = config.metrics ? new Metrics(tokenPath, hashesPending) : undefined;
   const certificates = clientCertificateSource(config);
+  const sources = new SourceAddress(config.trustedProxies);
   let closing = false;
   const tokens = tokenListener({
     path: tokenPath,
     bodyLimit: config.bodyLimit,
     deps: tokenDeps,
     certificates,
+    sources,
     realm: config.realm,
     log: () => app.log as Logger,
     ...(metrics ? { metrics } : {}),
@@ -77,7 +80,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   installRequestObserver(app, metrics);
   installErrorBoundary(app, config.realm);
   app.register(tokenRoute, { path: tokenPath });
-  if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });
+  if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates, sources });
   const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config) };
   app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg, extraMetadata });
   app.register(health, { checks: readiness });

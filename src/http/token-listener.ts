@@ -17,6 +17,7 @@ import { toOAuthError } from './error-boundary.js';
 import type { Metrics } from './metrics.js';
 import { oauthErrorResponse } from './oauth-error-response.js';
 import { recordRequest } from './request-record.js';
+import type { SourceAddress } from './source-address.js';
 
 export interface TokenListenerOptions {
   readonly path: string;
@@ -24,6 +25,8 @@ export interface TokenListenerOptions {
   readonly deps: TokenEndpointDeps;
   /** RFC 8705: reads the client certificate (TLS connection or trusted proxy header); absent: none is read. */
   readonly certificates?: ClientCertificateSource;
+  /** Where a request comes from (socket peer, or X-Forwarded-For from a trusted proxy); absent: not read. */
+  readonly sources?: SourceAddress;
   readonly realm: string;
   /** Fastify's logger, read per request: bindings set after start-up (a worker's pid) must show. */
   readonly log: () => Logger;
@@ -41,7 +44,7 @@ export interface TokenListener {
 const tooLarge = (detail: string) => new OAuthError('invalid_request', 413, 'the request body is too large', detail);
 
 export function tokenListener(options: TokenListenerOptions): TokenListener {
-  const { path, bodyLimit, deps, certificates, realm, metrics } = options;
+  const { path, bodyLimit, deps, certificates, sources, realm, metrics } = options;
   const pathWithQuery = path + '?';
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -95,12 +98,14 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
     });
 
     async function issue(request: IncomingMessage, body: string | undefined) {
+      const sourceAddress = sources?.of(request);
       const result = await handleTokenRequest(
         {
           contentType: request.headers['content-type'],
           authorization: request.headers.authorization,
           body,
           clientCertificate: certificates?.fromRequest(request, log),
+          ...(sourceAddress !== undefined ? { sourceAddress } : {}),
         },
         deps,
       );

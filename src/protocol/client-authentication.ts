@@ -5,6 +5,7 @@
  * leaks without its certificate is worth nothing anywhere, not only at the token endpoint.
  */
 import type { Client, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import { lockoutAddress } from '../domain/lockout/lockout-address.js';
 import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';
 import { checkClientCertificate, type ClientCertificate } from './mtls.js';
 import { invalidClient, invalidRequest } from './oauth-error.js';
@@ -16,14 +17,24 @@ export interface ClientRequest {
   readonly body: string | undefined;
   /** The client certificate of the request (TLS connection or trusted proxy), if any: RFC 8705. */
   readonly clientCertificate?: ClientCertificate;
+  /** Where the request comes from (http/source-address.ts): what the hash queue keys on. */
+  readonly sourceAddress?: string;
 }
+
+/** Who attempts a slow verification: the hash queue is fair across these. */
+export interface AttemptSource {
+  readonly address: string;
+}
+
+/** One queue per address in the hash scheduler (an IPv6 host has a whole /64). */
+const sourceOf = (address: string | undefined): AttemptSource | undefined => (address === undefined ? undefined : { address: lockoutAddress(address) ?? address });
 
 export type AuthenticationResult =
   | { readonly ok: true; readonly client: Client }
   | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' };
 
 export interface ClientAuthenticationDeps {
-  authenticateClient(credentials: BasicCredentials): Promise<AuthenticationResult>;
+  authenticateClient(credentials: BasicCredentials, source?: AttemptSource): Promise<AuthenticationResult>;
   /** RFC 8705 tls_client_auth: the client named by client_id, no secret. Absent: the method is refused. */
   authenticateClientByCertificate?(clientId: string): Promise<AuthenticationResult>;
 }
@@ -68,8 +79,8 @@ export async function authenticateWithCertificate(clientId: string, deps: Client
 }
 
 /** client_secret_basic. Every failure is the same invalid_client; the reason is logged only. */
-export async function authenticateWithSecret(credentials: BasicCredentials, deps: ClientAuthenticationDeps): Promise<Client> {
-  const result = await deps.authenticateClient(credentials);
+export async function authenticateWithSecret(credentials: BasicCredentials, deps: ClientAuthenticationDeps, source?: AttemptSource): Promise<Client> {
+  const result = await (source ? deps.authenticateClient(credentials, source) : deps.authenticateClient(credentials));
   if (!result.ok) throw invalidClient(`${result.reason} (client_id ${credentials.clientId.slice(0, 128)})`);
   return result.client;
 }
@@ -84,7 +95,7 @@ export async function authenticateClient(request: ClientRequest, params: Params,
   const client =
     method === 'tls_client_auth'
       ? await authenticateWithCertificate(params.get('client_id')!, deps)
-      : await authenticateWithSecret(extractCredentials(request, params), deps);
+      : await authenticateWithSecret(extractCredentials(request, params), deps, sourceOf(request.sourceAddress));
   checkClientCertificate(client, method, request.clientCertificate);
   return client;
 }
@@ -94,9 +105,10 @@ export async function authenticateHeaderClient(
   authorization: string | undefined,
   clientCertificate: ClientCertificate | undefined,
   deps: ClientAuthenticationDeps,
+  sourceAddress?: string,
 ): Promise<Client> {
   if (authorization === undefined) throw invalidClient('no client credentials');
-  const client = await authenticateWithSecret(parseBasicAuthorization(authorization), deps);
+  const client = await authenticateWithSecret(parseBasicAuthorization(authorization), deps, sourceOf(sourceAddress));
   checkClientCertificate(client, 'client_secret_basic', clientCertificate);
   return client;
 }

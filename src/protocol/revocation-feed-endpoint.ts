@@ -20,6 +20,8 @@ export interface RevocationFeedDeps extends ClientAuthenticationDeps {
 export interface RevocationFeedRequest {
   readonly authorization: string | undefined;
   readonly clientCertificate?: ClientCertificate;
+  /** Where the request comes from (http/source-address.ts). */
+  readonly sourceAddress?: string;
   /** The `since` query parameter as the framework parsed it (repeated → array). */
   readonly since: unknown;
 }
@@ -39,7 +41,7 @@ export function parseCursor(since: unknown): number {
 }
 
 export async function handleRevocationFeedRequest(request: RevocationFeedRequest, deps: RevocationFeedDeps): Promise<{ client: Client; body: RevocationFeedBody }> {
-  const client = await authenticateHeaderClient(request.authorization, request.clientCertificate, deps);
+  const client = await authenticateHeaderClient(request.authorization, request.clientCertificate, deps, request.sourceAddress);
   requireIntrospectPermission(client);
   const cursor = parseCursor(request.since);
   const page = await deps.readFeed(cursor);

@@ -5,27 +5,26 @@
  * so the wall time stays that of one hash.
  */
 import type { BasicCredentials } from '../../protocol/basic-auth.js';
+import type { AttemptSource } from '../../protocol/client-authentication.js';
 import type { AuthenticationResult } from '../../protocol/token-endpoint.js';
 import type { ClientSecret } from './client.js';
 import type { ClientRecord } from '../../store/client-repository.js';
 import type { ClientDirectory } from './client-directory.js';
 import type { CredentialCache } from './credential-cache.js';
 import { limitConcurrency } from './concurrency-limit.js';
+import { FairHashScheduler, HashCapacityError } from './fair-hash-scheduler.js';
 import { hashSecret, verifySecret } from './secret-hash.js';
 
-export class HashCapacityError extends Error {
-  override readonly name = 'HashCapacityError';
-}
+export { HashCapacityError } from './fair-hash-scheduler.js';
 
 export class ClientAuthenticator {
-  private pendingHashes = 0;
   private readonly inflight = new Map<string, Promise<AuthenticationResult>>();
 
   private constructor(
     private readonly directory: ClientDirectory,
     private readonly cache: CredentialCache,
     private readonly dummyHash: string,
-    private readonly maxPendingHashes: number,
+    private readonly scheduler: FairHashScheduler,
     private readonly now: () => number,
     private readonly verify: (secret: string, phc: string) => Promise<boolean>,
   ) {}
@@ -45,15 +44,26 @@ export class ClientAuthenticator {
     // A real hash of a random value at the current cost: the price an unknown client pays.
     const dummyHash = await hashSecret(`dummy-${Math.random()}`, options.scryptCost);
     const verify = limitConcurrency(options.verify ?? verifySecret, options.hashConcurrency);
-    return new ClientAuthenticator(directory, cache, dummyHash, options.maxPendingHashes, options.now ?? Date.now, verify);
+    // Half the budget per address: a flood from one address leaves the other half free for everyone else.
+    const scheduler = new FairHashScheduler({
+      concurrency: options.hashConcurrency,
+      maxPending: options.maxPendingHashes,
+      maxPendingPerAddress: Math.max(1, Math.ceil(options.maxPendingHashes / 2)),
+    });
+    return new ClientAuthenticator(directory, cache, dummyHash, scheduler, options.now ?? Date.now, verify);
   }
 
   /** Slow hash verifications running or waiting for a thread now (a gauge: a flood of bad secrets shows here). */
   get hashesPending(): number {
-    return this.pendingHashes;
+    return this.scheduler.pending;
   }
 
-  async authenticate({ clientId, secretCandidates }: BasicCredentials): Promise<AuthenticationResult> {
+  /** `source`: whose turn in the hash queue this is (absent for in-process callers). */
+  async authenticate({ clientId, secretCandidates }: BasicCredentials, source?: AttemptSource): Promise<AuthenticationResult> {
+    // A flood beyond its address's share is refused before it costs a store read.
+    if (!this.scheduler.hasRoom(source?.address) && !secretCandidates.some((s) => this.cache.has(clientId, s))) {
+      throw new HashCapacityError('too many secret verifications pending from this address');
+    }
     const record = await this.directory.get(clientId);
     if (record) {
       for (const secret of secretCandidates) {
@@ -66,28 +76,22 @@ export class ClientAuthenticator {
     const key = this.cache.mac(clientId, secretCandidates.join('\0'));
     const shared = this.inflight.get(key);
     if (shared) return shared;
-    if (this.pendingHashes >= this.maxPendingHashes) throw new HashCapacityError('too many secret verifications pending');
-    const verification = this.verifySlowly(clientId, secretCandidates, record).finally(() => this.inflight.delete(key));
+    const verification = this.scheduler.run(source?.address, clientId, () => this.verifySlowly(clientId, secretCandidates, record)).finally(() => this.inflight.delete(key));
     this.inflight.set(key, verification);
     return verification;
   }
 
   private async verifySlowly(clientId: string, secretCandidates: readonly string[], record: ClientRecord | undefined): Promise<AuthenticationResult> {
-    this.pendingHashes++;
-    try {
-      if (!record) {
-        await Promise.all(secretCandidates.map((s) => this.verify(s, this.dummyHash)));
-        return { ok: false, reason: 'unknown_client' };
-      }
-      const now = this.now();
-      const live = record.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now);
-      const matched = await this.firstMatch(secretCandidates, live);
-      if (!matched) return { ok: false, reason: 'wrong_secret' };
-      this.cache.add(clientId, matched.candidate, matched.secret.expiresAt);
-      return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
-    } finally {
-      this.pendingHashes--;
+    if (!record) {
+      await Promise.all(secretCandidates.map((s) => this.verify(s, this.dummyHash)));
+      return { ok: false, reason: 'unknown_client' };
     }
+    const now = this.now();
+    const live = record.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now);
+    const matched = await this.firstMatch(secretCandidates, live);
+    if (!matched) return { ok: false, reason: 'wrong_secret' };
+    this.cache.add(clientId, matched.candidate, matched.secret.expiresAt);
+    return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
   }
 
   /**
