@@ -25,6 +25,8 @@ import { warnIfInsecureHttp } from './tls/policy.js';
 import { hashConcurrency, threadPoolSize } from './config/thread-pool.js';
 import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-options.js';
 import { createTokenStatus, type TokenStatus } from './token-status.js';
+import type { Lockout } from './domain/lockout/lockout.js';
+import { createLockout, lockoutDeps } from './lockout.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>, stream?: DestinationStream): Logger {
   return pino(
@@ -82,6 +84,8 @@ export interface App extends Services {
   readonly tls: TlsWatcher | undefined;
   /** Introspection, revocation and the revocation feed. */
   readonly tokenStatus: TokenStatus;
+  /** Brute-force lockout; undefined when D1AUTHZ_LOCKOUT=false. Its onLockout raises `client.locked_out`. */
+  readonly lockout: Lockout | undefined;
   /** Listens on config.host:config.port; returns the origin, e.g. http://127.0.0.1:8080 */
   listen(): Promise<string>;
 }
@@ -116,7 +120,8 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
   const issuer = new TokenIssuer(keyRing, config);
-  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger });
+  const lockout = await createLockout({ config, store: services.store, cache: credentials, directory, logger });
+  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger, lockout });
   directory.beforeLoad(() => tokenStatus.sync());
 
   const feed = new ChangeFeed(
@@ -142,6 +147,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     keyRing,
     tokenDeps: {
       authenticateClient: (c, source) => authenticator.authenticate(c, source),
+      ...lockoutDeps(lockout),
       issueToken: (client, scopes, confirmation) => issuer.issue(client, scopes, confirmation),
       authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
       expiresInFormat: config.expiresInFormat,
@@ -149,6 +155,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     tokenStatus: tokenStatus.deps,
     https,
     hashesPending: () => authenticator.hashesPending,
+    ...(lockout ? { lockout } : {}),
     readiness: {
       store: () => services.store.ping(),
       signing_key: () => keyRing.signer() !== null,
@@ -164,6 +171,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     directory,
     feed,
     tokenStatus,
+    lockout,
     async listen() {
       return http.listen({ host: config.host, port: config.port });
     },
@@ -172,6 +180,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
       tls?.close();
       tokenStatus.stop();
       await http.close();
+      await lockout?.close();
       await services.close();
       logger.flush();
     },

@@ -14,7 +14,8 @@ import { TokenInspector } from './domain/tokens/token-inspector.js';
 import { TokenVerifier } from './domain/tokens/token-verifier.js';
 import type { TokenStatusDeps } from './http/plugins/token-status-routes.js';
 import type { Store } from './store/database.js';
-
+import type { Lockout } from './domain/lockout/lockout.js';
+import { lockoutDeps } from './lockout.js';
 import { RevocationRepository } from './store/revocation-repository.js';
 
 export interface TokenStatus {
@@ -33,6 +34,7 @@ export async function createTokenStatus(parts: {
   directory: ClientDirectory;
   authenticator: ClientAuthenticator;
   logger: Logger;
+  lockout?: Lockout | undefined;
 }): Promise<TokenStatus> {
   const { config, keyRing, directory, authenticator, logger } = parts;
   const verifier = new TokenVerifier(() => keyRing.jwks(), config.issuer);
@@ -55,6 +57,7 @@ export async function createTokenStatus(parts: {
   const authentication: ClientAuthenticationDeps = {
     authenticateClient: (credentials, source) => authenticator.authenticate(credentials, source),
     authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
+    ...lockoutDeps(parts.lockout),
   };
   return {
     revocations,

@@ -8,6 +8,7 @@ import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
 import { withServices, type GlobalOptions } from './context.js';
 import { keyCommands } from './key-commands.js';
+import { lockoutCommands } from './lockout-commands.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore } from '../store/database.js';
@@ -36,6 +37,7 @@ program
   });
 program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
+program.addCommand(lockoutCommands(globals));
 program.addCommand(gatewayCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {

@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
 
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Only the usual spellings: a typo in a security switch stops start-up instead of meaning something. */
+const strictBool = z.preprocess(
+  (v) => (typeof v === 'string' ? ({ true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false } as Record<string, boolean>)[v.toLowerCase()] ?? v : v),
+  z.boolean(),
+);
 const bool = z.preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off', ''].includes(v.toLowerCase()) : v), z.boolean());
 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
@@ -45,6 +50,16 @@ export const configSchema = z
     credentialCacheTtl: seconds(0, 3600).default(300),
     /** Each use extends a cached verification by credentialCacheTtl, but never beyond this long after the slow hash ran (s). */
     credentialCacheMaxAge: seconds(0, 86_400).default(3600),
+    /** Brute-force lockout of source addresses (docs in README "Brute-force lockout"); false turns it off. */
+    lockout: strictBool.default(true),
+    /** Failed client authentications within lockoutWindow that lock an address (or a client id from that address). */
+    lockoutThreshold: z.coerce.number().int().min(1).max(10_000).default(10),
+    /** The window failures are counted in, and the quiet time after a lock that forgives it (s). */
+    lockoutWindow: seconds(1, 86_400).default(300),
+    /** The longest a lock lasts, however long the failures go on (s). */
+    lockoutMax: seconds(1, 86_400).default(3600),
+    /** Lockout counters in Redis instead of the store (redis:// or rediss://). */
+    redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL').optional(),
     /** How often a node polls the store for changes made by the CLI or other nodes (ms). */
     syncIntervalMs: z.coerce.number().int().min(50).max(60_000).default(1000),
     /** log2 of the scrypt cost N for new secrets. 15 = 32 MiB, ~100 ms. */

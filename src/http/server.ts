@@ -17,6 +17,7 @@ import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './
 import { wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
+import { registerLockoutMetrics, type LockoutMetricsSource } from './lockout-metrics.js';
 import { SourceAddress } from './source-address.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 
@@ -32,11 +33,14 @@ export interface HttpDeps {
   readonly https?: HttpsServerOptions;
   /** For the pending-hashes gauge. */
   readonly hashesPending?: () => number;
+  /** The brute-force lockout, for its metrics. */
+  readonly lockout?: LockoutMetricsSource;
 }
 
-export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending }: HttpDeps): FastifyInstance {
+export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending, lockout }: HttpDeps): FastifyInstance {
   const tokenPath = `${config.basePath}/oauth2/token`;
   const metrics = config.metrics ? new Metrics(tokenPath, hashesPending) : undefined;
+  if (metrics && lockout) registerLockoutMetrics(metrics.registry, lockout);
   const certificates = clientCertificateSource(config);
   const sources = new SourceAddress(config.trustedProxies);
   let closing = false;

@@ -5,10 +5,11 @@
  * leaks without its certificate is worth nothing anywhere, not only at the token endpoint.
  */
 import type { Client, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import type { Attempt, FailedAttempt } from '../domain/lockout/attempt.js';
 import { lockoutAddress } from '../domain/lockout/lockout-address.js';
 import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';
-import { checkClientCertificate, type ClientCertificate } from './mtls.js';
-import { invalidClient, invalidRequest } from './oauth-error.js';
+import { checkClientCertificate, presentsBoundCertificate, type ClientCertificate } from './mtls.js';
+import { invalidClient, invalidRequest, OAuthError } from './oauth-error.js';
 
 /** What the HTTP layer hands in for a form-encoded POST by a client. */
 export interface ClientRequest {
@@ -17,7 +18,7 @@ export interface ClientRequest {
   readonly body: string | undefined;
   /** The client certificate of the request (TLS connection or trusted proxy), if any: RFC 8705. */
   readonly clientCertificate?: ClientCertificate;
-  /** Where the request comes from (http/source-address.ts): what the hash queue keys on. */
+  /** Where the request comes from (http/source-address.ts): what the lockout and the hash queue key on. */
   readonly sourceAddress?: string;
 }
 
@@ -25,9 +26,6 @@ export interface ClientRequest {
 export interface AttemptSource {
   readonly address: string;
 }
-
-/** One queue per address in the hash scheduler (an IPv6 host has a whole /64). */
-const sourceOf = (address: string | undefined): AttemptSource | undefined => (address === undefined ? undefined : { address: lockoutAddress(address) ?? address });
 
 export type AuthenticationResult =
   | { readonly ok: true; readonly client: Client }
@@ -37,6 +35,10 @@ export interface ClientAuthenticationDeps {
   authenticateClient(credentials: BasicCredentials, source?: AttemptSource): Promise<AuthenticationResult>;
   /** RFC 8705 tls_client_auth: the client named by client_id, no secret. Absent: the method is refused. */
   authenticateClientByCertificate?(clientId: string): Promise<AuthenticationResult>;
+  /** Brute-force lockout (domain/lockout): throws when the attempt is refused before it is verified. */
+  admitAttempt?(attempt: Attempt): Promise<void>;
+  /** Told of every failed client authentication (invalid_client), so the lockout can count it. */
+  authenticationFailed?(attempt: FailedAttempt): Promise<void>;
 }
 
 type Params = ReadonlyMap<string, string>;
@@ -86,18 +88,57 @@ export async function authenticateWithSecret(credentials: BasicCredentials, deps
 }
 
 /**
+ * The lockout's two points on the way: before anything is verified (a locked-out attempt is refused
+ * without its slow hash), and after a failure (counted). Nothing here when no lockout is wired.
+ */
+async function guarded(
+  deps: ClientAuthenticationDeps,
+  request: Pick<ClientRequest, 'sourceAddress' | 'clientCertificate'>,
+  presented: () => { clientId: string | undefined; secretCandidates: readonly string[] },
+  authenticate: (source: AttemptSource | undefined) => Promise<Client>,
+): Promise<Client> {
+  const address = request.sourceAddress;
+  let clientId: string | undefined;
+  try {
+    const credentials = presented();
+    clientId = credentials.clientId;
+    if (address !== undefined && clientId !== undefined && deps.admitAttempt) {
+      const cert = request.clientCertificate;
+      await deps.admitAttempt({
+        clientId,
+        secretCandidates: credentials.secretCandidates,
+        address,
+        ...(cert ? { presentsBoundCertificate: (client: Client) => presentsBoundCertificate(client, cert) } : {}),
+      });
+    }
+    // One queue per address in the hash scheduler, keyed as locks are (an IPv6 host has a whole /64).
+    return await authenticate(address === undefined ? undefined : { address: lockoutAddress(address) ?? address });
+  } catch (err) {
+    if (address !== undefined && err instanceof OAuthError && err.code === 'invalid_client') {
+      await deps.authenticationFailed?.(clientId === undefined ? { address } : { address, clientId });
+    }
+    throw err;
+  }
+}
+
+/**
  * The client of a form POST, by the method it used, then RFC 8705 §2 method and certificate binding
  * (protocol/mtls.ts): a client registered for tls_client_auth cannot fall back to a secret, and a
  * client bound to a certificate must present it with its secret.
  */
 export async function authenticateClient(request: ClientRequest, params: Params, deps: ClientAuthenticationDeps): Promise<Client> {
   const method: TokenEndpointAuthMethod = usesTlsClientAuth(request, params) ? 'tls_client_auth' : 'client_secret_basic';
-  const client =
-    method === 'tls_client_auth'
-      ? await authenticateWithCertificate(params.get('client_id')!, deps)
-      : await authenticateWithSecret(extractCredentials(request, params), deps, sourceOf(request.sourceAddress));
-  checkClientCertificate(client, method, request.clientCertificate);
-  return client;
+  let credentials: BasicCredentials | undefined;
+  const presented = () => {
+    if (method === 'tls_client_auth') return { clientId: params.get('client_id'), secretCandidates: [] };
+    credentials = extractCredentials(request, params);
+    return credentials;
+  };
+  return guarded(deps, request, presented, async (source) => {
+    const client = credentials ? await authenticateWithSecret(credentials, deps, source) : await authenticateWithCertificate(params.get('client_id')!, deps);
+    checkClientCertificate(client, method, request.clientCertificate);
+    return client;
+  });
 }
 
 /** The client of a GET (no body to carry a client_id): HTTP Basic, with the same certificate binding. */
@@ -107,8 +148,15 @@ export async function authenticateHeaderClient(
   deps: ClientAuthenticationDeps,
   sourceAddress?: string,
 ): Promise<Client> {
-  if (authorization === undefined) throw invalidClient('no client credentials');
-  const client = await authenticateWithSecret(parseBasicAuthorization(authorization), deps, sourceOf(sourceAddress));
-  checkClientCertificate(client, 'client_secret_basic', clientCertificate);
-  return client;
+  let credentials: BasicCredentials | undefined;
+  const presented = () => {
+    if (authorization === undefined) throw invalidClient('no client credentials');
+    return (credentials = parseBasicAuthorization(authorization));
+  };
+  const request = { ...(clientCertificate ? { clientCertificate } : {}), ...(sourceAddress !== undefined ? { sourceAddress } : {}) };
+  return guarded(deps, request, presented, async (source) => {
+    const client = await authenticateWithSecret(credentials!, deps, source);
+    checkClientCertificate(client, 'client_secret_basic', clientCertificate);
+    return client;
+  });
 }
