@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ClientAdminError } from '../domain/clients/client-service.js';
-import { MasterKeyError } from '../domain/keys/master-key.js';
+import { loadMasterKey, MasterKeyError, sqlitePath } from '../domain/keys/master-key.js';
 import { clientCommands } from './client-commands.js';
 import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
@@ -11,7 +11,7 @@ import { keyCommands } from './key-commands.js';
 import { lockoutCommands } from './lockout-commands.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
-import { openStore } from '../store/database.js';
+import { openStore, StoreSetupError } from '../store/database.js';
 import { configFrom } from './context.js';
 
 const program = new Command('d1-authz')
@@ -27,7 +27,10 @@ program
   .command('migrate')
   .description('apply pending schema migrations')
   .action(async () => {
-    const store = openStore(configFrom(globals()).databaseUrl);
+    const config = configFrom(globals());
+    // The embedded store is its database and its master key: migrate makes both, like serve.
+    if (sqlitePath(config.databaseUrl) !== null) loadMasterKey(config, (msg) => process.stderr.write(`d1-authz: ${msg}\n`), { create: true });
+    const store = openStore(config.databaseUrl);
     try {
       const applied = await migrateToLatest(store);
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is current\n');
@@ -41,7 +44,7 @@ program.addCommand(lockoutCommands(globals));
 program.addCommand(gatewayCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError) {
+  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError || err instanceof StoreSetupError) {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(2);
   }

@@ -1,13 +1,26 @@
 import { z } from 'zod';
 import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
+import { cipherListProblem, INTERMEDIATE_CIPHERS } from '../tls/cipher-profile.js';
 
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-/** Only the usual spellings: a typo in a security switch stops start-up instead of meaning something. */
-const strictBool = z.preprocess(
-  (v) => (typeof v === 'string' ? ({ true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false } as Record<string, boolean>)[v.toLowerCase()] ?? v : v),
-  z.boolean(),
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+/**
+ * A boolean setting takes only these words (trimmed, any case). Anything else is an error, never
+ * a guess: a "nope" or "disabled" read as true would switch on what the operator meant to switch off.
+ */
+const bool = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const word = v.trim().toLowerCase();
+    return TRUE_WORDS.includes(word) ? true : FALSE_WORDS.includes(word) ? false : v;
+  },
+  z.boolean({ error: `must be one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}` }),
 );
-const bool = z.preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off', ''].includes(v.toLowerCase()) : v), z.boolean());
+
+/** Trusted-proxy ranges wider than these prefixes are logged loudly at start (config/warnings.ts). */
+export const WIDE_PROXY_PREFIX = { ipv4: 24, ipv6: 64 } as const;
 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
@@ -37,8 +50,8 @@ export const configSchema = z
     expiresInFormat: z.enum(['string', 'number']).default('string'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** 32 bytes, base64 or hex. */
-    masterKey: z.string().optional(),
-    masterKeyFile: z.string().optional(),
+    masterKey: z.string().min(1).optional(),
+    masterKeyFile: z.string().min(1).optional(),
     signingAlg: z.enum(SIGNING_ALGORITHMS).default('ES256'),
     /** How long a new key is published before it signs (covers JWKS caches and the other nodes). */
     keyActivationDelay: seconds(0, 7 * 86_400).default(120),
@@ -51,7 +64,7 @@ export const configSchema = z
     /** Each use extends a cached verification by credentialCacheTtl, but never beyond this long after the slow hash ran (s). */
     credentialCacheMaxAge: seconds(0, 86_400).default(3600),
     /** Brute-force lockout of source addresses (docs in README "Brute-force lockout"); false turns it off. */
-    lockout: strictBool.default(true),
+    lockout: bool.default(true),
     /** Failed client authentications within lockoutWindow that lock an address (or a client id from that address). */
     lockoutThreshold: z.coerce.number().int().min(1).max(10_000).default(10),
     /** The window failures are counted in, and the quiet time after a lock that forgives it (s). */
@@ -89,6 +102,15 @@ export const configSchema = z
     tlsKey: z.string().min(1).optional(),
     /** CA bundle for client certificates: when set, every connection must present one chained to it (mTLS). */
     tlsClientCa: z.string().min(1).optional(),
+    /** OpenSSL cipher list (TLS 1.2 names and TLS 1.3 TLS_* names) for every TLS listener. */
+    tlsCiphers: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        const problem = cipherListProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default(INTERMEDIATE_CIPHERS),
     /** Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy). Logged loudly. */
     allowInsecureHttp: bool.default(false),
     /** Peers (CIDR list) whose client-certificate headers are believed (a TLS-terminating proxy). */
@@ -96,6 +118,10 @@ export const configSchema = z
       cidrListInput,
       z.array(z.string().refine((c) => parseCidr(c) !== undefined, 'must be addresses or CIDRs, e.g. 10.0.0.0/8, ::1')).max(64),
     ).default([]),
+    /** Accept 0.0.0.0/0 or ::/0 in trustedProxies: every peer may then assert a client certificate. */
+    trustAnyProxy: bool.default(false),
+    /** An unknown D1AUTHZ_* variable or config-file key is logged as a warning instead of stopping start-up. */
+    allowUnknownSettings: bool.default(false),
     /** The one header a trusted proxy forwards the client certificate in: URL-encoded PEM (nginx $ssl_client_escaped_cert), or Envoy's XFCC when x-forwarded-client-cert. */
     clientCertHeader: z
       .string()
@@ -129,6 +155,17 @@ export const configSchema = z
     if (c.tlsClientCa !== undefined && c.tlsCert === undefined) {
       ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY (mTLS is TLS first)' });
     }
+    const everyone = c.trustedProxies.filter((t) => parseCidr(t)?.prefix === 0);
+    if (everyone.length && !c.trustAnyProxy) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trustedProxies'],
+        message:
+          `${everyone.join(', ')} trusts every peer: anyone could then send a forged client-certificate header and get a ` +
+          "tls_client_auth client's token. List the proxies' own addresses (or set D1AUTHZ_TRUST_ANY_PROXY=true when a network " +
+          'policy lets only the proxy reach this port)',
+      });
+    }
     if (c.tlsCert === undefined && !c.allowInsecureHttp && !isLoopbackHost(c.host)) {
       ctx.addIssue({
         code: 'custom',
@@ -145,5 +182,9 @@ export function minKeyActivationDelayMs(c: { readonly syncIntervalMs: number; re
   return c.syncIntervalMs + c.jwksMaxAge * 1000;
 }
 
-export type Config = z.infer<typeof configSchema> & { readonly issuer: string };
+export type Config = z.infer<typeof configSchema> & {
+  readonly issuer: string;
+  /** Unknown D1AUTHZ_* variables and config-file keys let through by allowUnknownSettings (logged at start). */
+  readonly unknownSettings?: readonly string[];
+};
 export type ConfigInput = z.input<typeof configSchema>;

@@ -29,7 +29,7 @@ export interface AttemptSource {
 
 export type AuthenticationResult =
   | { readonly ok: true; readonly client: Client }
-  | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' };
+  | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' | 'control_characters' };
 
 export interface ClientAuthenticationDeps {
   authenticateClient(credentials: BasicCredentials, source?: AttemptSource): Promise<AuthenticationResult>;
@@ -94,7 +94,7 @@ export async function authenticateWithSecret(credentials: BasicCredentials, deps
 async function guarded(
   deps: ClientAuthenticationDeps,
   request: Pick<ClientRequest, 'sourceAddress' | 'clientCertificate'>,
-  presented: () => { clientId: string | undefined; secretCandidates: readonly string[] },
+  presented: () => { readonly clientId: string | undefined; readonly secret?: string },
   authenticate: (source: AttemptSource | undefined) => Promise<Client>,
 ): Promise<Client> {
   const address = request.sourceAddress;
@@ -106,7 +106,7 @@ async function guarded(
       const cert = request.clientCertificate;
       await deps.admitAttempt({
         clientId,
-        secretCandidates: credentials.secretCandidates,
+        ...(credentials.secret !== undefined ? { secret: credentials.secret } : {}),
         address,
         ...(cert ? { presentsBoundCertificate: (client: Client) => presentsBoundCertificate(client, cert) } : {}),
       });
@@ -130,7 +130,7 @@ export async function authenticateClient(request: ClientRequest, params: Params,
   const method: TokenEndpointAuthMethod = usesTlsClientAuth(request, params) ? 'tls_client_auth' : 'client_secret_basic';
   let credentials: BasicCredentials | undefined;
   const presented = () => {
-    if (method === 'tls_client_auth') return { clientId: params.get('client_id'), secretCandidates: [] };
+    if (method === 'tls_client_auth') return { clientId: params.get('client_id') };
     credentials = extractCredentials(request, params);
     return credentials;
   };

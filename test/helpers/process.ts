@@ -41,7 +41,7 @@ export interface ServeProcess {
  * (D1AUTHZ_WORKERS) or the args (--workers N) ask for a cluster: the product default (one worker
  * per CPU) would multiply start-up time in tests that are not about the cluster.
  */
-export async function spawnServe(env: Record<string, string>, port: number, args: string[] = [], startTimeoutMs = 30_000): Promise<ServeProcess> {
+export async function spawnServe(env: Record<string, string>, port: number, args: string[] = [], startTimeoutMs = 90_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
     env: { D1AUTHZ_WORKERS: '1', ...env, D1AUTHZ_PORT: String(port) },
     cwd: ROOT,
@@ -52,7 +52,7 @@ export async function spawnServe(env: Record<string, string>, port: number, args
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + startTimeoutMs;
+  const deadline = Date.now() + startTimeoutMs; // generous by default: start-up takes tens of seconds on a loaded machine
   for (;;) {
     if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}: ${output}`);
     try {

@@ -10,7 +10,7 @@ import { ClientAuthenticator } from '../../src/domain/clients/client-authenticat
 import { ClientDirectory } from '../../src/domain/clients/client-directory.js';
 import { ClientService } from '../../src/domain/clients/client-service.js';
 import { CredentialCache } from '../../src/domain/clients/credential-cache.js';
-import { verifySecret } from '../../src/domain/clients/secret-hash.js';
+import { deriveKey, type Derive } from '../../src/domain/clients/secret-hash.js';
 import { LockedOutError, Lockout } from '../../src/domain/lockout/lockout.js';
 import { authenticateClient, type ClientAuthenticationDeps } from '../../src/protocol/client-authentication.js';
 import { ClientRepository } from '../../src/store/client-repository.js';
@@ -106,10 +106,10 @@ describe('a locked-out attempt', () => {
     const repo = new ClientRepository(store.db);
     await new ClientService(repo, { scryptCost: 14, maxTokenTtl: 3600 }).create('known', {}, { secret: 'k'.repeat(32) });
     let hashes = 0;
-    const counting = (secret: string, phc: string) => (hashes++, verifySecret(secret, phc));
+    const counting: Derive = (secret, params) => (hashes++, deriveKey(secret, params));
     const directory = new ClientDirectory(repo, { ttlMs: 60_000, outageGraceMs: 0 });
     const cache = new CredentialCache(60_000);
-    const auth = await ClientAuthenticator.create(directory, cache, { scryptCost: 14, maxPendingHashes: 8, hashConcurrency: 1, verify: counting });
+    const auth = await ClientAuthenticator.create(directory, cache, { scryptCost: 14, maxPendingHashes: 8, hashConcurrency: 1, derive: counting });
     const lockout = new Lockout(new LockoutRepository(store.db), cache, directory, { threshold: 2, windowMs: 60_000, maxMs: 60_000 });
     const deps: ClientAuthenticationDeps = {
       authenticateClient: (c, source) => auth.authenticate(c, source),

@@ -4,8 +4,8 @@ import type { Client } from '../clients/client.js';
 /** An attempt about to be verified (a slow hash, or a certificate check). */
 export interface Attempt {
   readonly clientId: string;
-  /** Empty for tls_client_auth. */
-  readonly secretCandidates: readonly string[];
+  /** The secret as sent; absent for tls_client_auth. */
+  readonly secret?: string;
   /** The source address (see ./lockout-address.ts for how it is keyed). */
   readonly address: string;
   /** Present when a certificate came with the request: true when it is the one the client is bound to. */

@@ -14,6 +14,7 @@
  */
 import type { CredentialCache } from '../clients/credential-cache.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
+import { secretForm } from '../clients/secret-form.js';
 import { addressCounterKey, clientCounterKey, type CounterKey, type LockoutCounters } from '../../store/lockout-counters.js';
 import type { Attempt, FailedAttempt } from './attempt.js';
 import { lockoutAddress } from './lockout-address.js';
@@ -98,7 +99,8 @@ export class Lockout {
   /** Throws LockedOutError when the attempt comes from a locked address and proves nothing. */
   async admit(attempt: Attempt): Promise<void> {
     // Proved earlier (costs an HMAC) or proved by the TLS handshake: never refused.
-    if (attempt.secretCandidates.some((secret) => this.cache.has(attempt.clientId, secret))) return;
+    const form = attempt.secret === undefined ? undefined : secretForm(attempt.secret);
+    if (form && this.cache.has(attempt.clientId, form)) return;
     if (attempt.presentsBoundCertificate) {
       const record = await this.directory.get(attempt.clientId).catch(() => undefined);
       if (record && attempt.presentsBoundCertificate(record.client)) return;
