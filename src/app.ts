@@ -56,6 +56,8 @@ function startAuditTrail(repo: AuditRepository, config: Config, logger: Logger, 
   trail.start();
   return trail;
 }
+import type { Lockout } from './domain/lockout/lockout.js';
+import { createLockout, lockoutDeps } from './lockout.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>, stream?: DestinationStream): Logger {
   return pino(
@@ -149,6 +151,8 @@ export interface App extends Services {
   readonly logLevel: LogLevelControl;
   /** The batched audit trail of requests; undefined with D1AUTHZ_AUDIT=false. */
   readonly audit: AuditTrail | undefined;
+  /** Brute-force lockout; undefined when D1AUTHZ_LOCKOUT=false. Its onLockout raises `client.locked_out`. */
+  readonly lockout: Lockout | undefined;
   /** Listens on config.host:config.port (and the admin listener); returns the origin, e.g. http://127.0.0.1:8080 */
   listen(): Promise<string>;
   /** The admin listener's origin once listening, e.g. http://127.0.0.1:9090 */
@@ -195,7 +199,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     idListMaxAgeMs: Math.max(10 * config.syncIntervalMs, 10_000),
   });
   services.clients.onChange((clientId) => directory.invalidate(clientId));
-  const credentials = new CredentialCache(config.credentialCacheTtl * 1000);
+  const credentials = new CredentialCache(config.credentialCacheTtl * 1000, Date.now, config.credentialCacheMaxAge * 1000);
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
   const issuer = new TokenIssuer(keyRing, config);
@@ -210,7 +214,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     countFailure: (label) => metrics?.clientAuthFailure(label),
   });
   const onAuthenticationFailure = (failure: AuthenticationFailure) => requestAudit.authenticationFailed(failure);
-  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger, auditLog: logAudit, onAuthenticationFailure });
+  const lockout = await createLockout({ config, store: services.store, cache: credentials, directory, logger });
+  lockout?.onLockout((event) => logAudit({ type: 'client.locked_out', ...event } as unknown as AuditEvent, Date.now()));
+  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger, auditLog: logAudit, onAuthenticationFailure, lockout });
   directory.beforeLoad(() => tokenStatus.sync());
 
   const feed = new ChangeFeed(
@@ -245,7 +251,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     metrics,
     keyRing,
     tokenDeps: {
-      authenticateClient: (c) => authenticator.authenticate(c),
+      authenticateClient: (c, source) => authenticator.authenticate(c, source),
+      ...lockoutDeps(lockout),
       issueToken: async (client, scopes, confirmation, origin) => {
         const token = await issuer.issue(client, scopes, confirmation);
         const facts = { clientId: client.clientId, scopes, jti: token.jti, expiresAt: token.expiresAt, certificateThumbprint: confirmation?.['x5t#S256'] };
@@ -261,6 +268,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     },
     tokenStatus: tokenStatus.deps,
     https,
+    ...(lockout ? { lockout } : {}),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     readiness,
   });
@@ -293,6 +301,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     admin,
     logLevel,
     audit,
+    lockout,
     async listen() {
       const origin = await http.listen({ host: config.host, port: config.port });
       if (admin) adminOrigin = await admin.listen({ host: config.adminHost, port: config.adminPort });
@@ -307,6 +316,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await http.close();
       // After the last request: every event of a served request is written before the store closes.
       await audit?.close();
+      await lockout?.close();
       await services.close();
       logger.flush();
     },

@@ -15,6 +15,8 @@ import { TokenVerifier } from './domain/tokens/token-verifier.js';
 import type { TokenStatusDeps } from './http/plugins/token-status-routes.js';
 import type { Store } from './store/database.js';
 import type { AuditEvent } from './domain/audit/audit-event.js';
+import type { Lockout } from './domain/lockout/lockout.js';
+import { lockoutDeps } from './lockout.js';
 import { RevocationRepository } from './store/revocation-repository.js';
 
 export interface TokenStatus {
@@ -36,6 +38,7 @@ export async function createTokenStatus(parts: {
   /** token.revoked: its log line (the row is written in the revocation's transaction). */
   auditLog?: (event: AuditEvent, at: number) => void;
   onAuthenticationFailure?: ClientAuthenticationDeps['onAuthenticationFailure'];
+  lockout?: Lockout | undefined;
 }): Promise<TokenStatus> {
   const { config, keyRing, directory, authenticator, logger } = parts;
   const verifier = new TokenVerifier(() => keyRing.jwks(), config.issuer);
@@ -58,9 +61,10 @@ export async function createTokenStatus(parts: {
   const inspector = new TokenInspector(verifier, list, directory);
   // The same client authentication as the token endpoint: Basic or tls_client_auth, certificate binding included.
   const authentication: ClientAuthenticationDeps = {
-    authenticateClient: (credentials) => authenticator.authenticate(credentials),
+    authenticateClient: (credentials, source) => authenticator.authenticate(credentials, source),
     authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
     ...(parts.onAuthenticationFailure ? { onAuthenticationFailure: parts.onAuthenticationFailure } : {}),
+    ...lockoutDeps(parts.lockout),
   };
   return {
     revocations,

@@ -11,6 +11,7 @@ import { keyCommands } from './key-commands.js';
 import { adminTokenCommands } from './admin-token-commands.js';
 import { AdminTokenError } from '../domain/admin/admin-tokens.js';
 import { auditCommand } from './audit-command.js';
+import { lockoutCommands } from './lockout-commands.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore, StoreSetupError } from '../store/database.js';
@@ -43,6 +44,7 @@ program
 program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
 program.addCommand(adminTokenCommands(globals));
+program.addCommand(lockoutCommands(globals));
 program.addCommand(gatewayCommand(globals));
 program.addCommand(auditCommand(globals));
 

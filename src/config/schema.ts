@@ -62,6 +62,18 @@ export const configSchema = z
     jwksMaxAge: seconds(0, 86_400).default(60),
     /** Lifetime of an entry in the verified-credential cache (skips the slow hash on repeat requests). */
     credentialCacheTtl: seconds(0, 3600).default(300),
+    /** Each use extends a cached verification by credentialCacheTtl, but never beyond this long after the slow hash ran (s). */
+    credentialCacheMaxAge: seconds(0, 86_400).default(3600),
+    /** Brute-force lockout of source addresses (docs in README "Brute-force lockout"); false turns it off. */
+    lockout: bool.default(true),
+    /** Failed client authentications within lockoutWindow that lock an address (or a client id from that address). */
+    lockoutThreshold: z.coerce.number().int().min(1).max(10_000).default(10),
+    /** The window failures are counted in, and the quiet time after a lock that forgives it (s). */
+    lockoutWindow: seconds(1, 86_400).default(300),
+    /** The longest a lock lasts, however long the failures go on (s). */
+    lockoutMax: seconds(1, 86_400).default(3600),
+    /** Lockout counters in Redis instead of the store (redis:// or rediss://). */
+    redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL').optional(),
     /** How often a node polls the store for changes made by the CLI or other nodes (ms). */
     syncIntervalMs: z.coerce.number().int().min(50).max(60_000).default(1000),
     /** log2 of the scrypt cost N for new secrets. 15 = 32 MiB, ~100 ms. */
@@ -152,6 +164,9 @@ export const configSchema = z
     }
     if (c.auditSync && !c.audit) {
       ctx.addIssue({ code: 'custom', path: ['auditSync'], message: 'needs the audit trail (D1AUTHZ_AUDIT is false)' });
+    }
+    if (c.credentialCacheMaxAge < c.credentialCacheTtl) {
+      ctx.addIssue({ code: 'custom', path: ['credentialCacheMaxAge'], message: `must not be below credentialCacheTtl (${c.credentialCacheTtl})` });
     }
     if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY go together' });

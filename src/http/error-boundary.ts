@@ -7,11 +7,13 @@ import { ClientAdminError } from '../domain/clients/client-service.js';
 import { HashCapacityError } from '../domain/clients/client-authenticator.js';
 import { StoreUnavailableError } from '../domain/clients/client-directory.js';
 import { NoSigningKeyError } from '../domain/tokens/token-issuer.js';
-import { OAuthError, invalidRequest, temporarilyUnavailable } from '../protocol/oauth-error.js';
+import { LockedOutError } from '../domain/lockout/lockout.js';
+import { OAuthError, invalidRequest, lockedOut, temporarilyUnavailable } from '../protocol/oauth-error.js';
 import { oauthErrorResponse } from './oauth-error-response.js';
 
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
+  if (err instanceof LockedOutError) return lockedOut(err.retryAfterSeconds, err.message);
   if (err instanceof StoreUnavailableError || err instanceof NoSigningKeyError || err instanceof HashCapacityError) {
     return temporarilyUnavailable(err.message, err instanceof StoreUnavailableError ? 5 : 1);
   }

@@ -19,6 +19,8 @@ import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
 import { publicOpenApi } from './openapi.js';
 import { RequestOrigins } from './request-origin.js';
+import { registerLockoutMetrics, type LockoutMetricsSource } from './lockout-metrics.js';
+import { SourceAddress } from './source-address.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 import type { TransportRefusal } from '../transport/client-error.js';
 import { createNodeServer } from '../transport/node-server.js';
@@ -37,20 +39,25 @@ export interface HttpDeps {
   readonly https?: HttpsServerOptions;
   /** The app's metrics (shared with the admin listener); /metrics is served here only with D1AUTHZ_PUBLIC_METRICS. */
   readonly metrics?: Metrics | undefined;
+  /** The brute-force lockout, for its metrics. */
+  readonly lockout?: LockoutMetricsSource;
   /** Default SERVER_TIMEOUTS (docs/operations.md); tests pass small ones. */
   readonly timeouts?: ServerTimeouts;
 }
 
-export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, metrics, timeouts }: HttpDeps): FastifyInstance {
+export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, metrics, lockout, timeouts }: HttpDeps): FastifyInstance {
   const tokenPath = tokenPathOf(config);
   const origins = new RequestOrigins(config.trustedProxies);
+  if (metrics && lockout) registerLockoutMetrics(metrics.registry, lockout);
   const certificates = clientCertificateSource(config);
+  const sources = new SourceAddress(config.trustedProxies);
   let closing = false;
   const tokens = tokenListener({
     path: tokenPath,
     bodyLimit: config.bodyLimit,
     deps: tokenDeps,
     certificates,
+    sources,
     realm: config.realm,
     log: () => app.log as Logger,
     ...(metrics ? { metrics } : {}),
@@ -98,7 +105,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   installErrorBoundary(app, config.realm);
   installSingletonFieldCheck(app);
   app.register(tokenRoute, { path: tokenPath });
-  if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });
+  if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates, sources });
   const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config) };
   app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg, extraMetadata });
   const openapi = JSON.stringify(publicOpenApi(config));

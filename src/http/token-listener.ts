@@ -20,6 +20,7 @@ import type { Metrics } from './metrics.js';
 import { oauthErrorResponse } from './oauth-error-response.js';
 import { recordRequest } from './request-record.js';
 import type { RequestOrigins } from './request-origin.js';
+import type { SourceAddress } from './source-address.js';
 
 export interface TokenListenerOptions {
   readonly path: string;
@@ -27,6 +28,8 @@ export interface TokenListenerOptions {
   readonly deps: TokenEndpointDeps;
   /** RFC 8705: reads the client certificate (TLS connection or trusted proxy header); absent: none is read. */
   readonly certificates?: ClientCertificateSource;
+  /** Where a request comes from (socket peer, or X-Forwarded-For from a trusted proxy); absent: not read. */
+  readonly sources?: SourceAddress;
   readonly realm: string;
   /** Fastify's logger, read per request: bindings set after start-up (a worker's pid) must show. */
   readonly log: () => Logger;
@@ -49,7 +52,7 @@ const postOnly = (method: string | undefined) =>
   new OAuthError('invalid_request', 405, 'the token endpoint accepts POST only', `method ${method?.slice(0, 16)}`, { allow: 'POST' });
 
 export function tokenListener(options: TokenListenerOptions): TokenListener {
-  const { path, bodyLimit, deps, certificates, realm, metrics } = options;
+  const { path, bodyLimit, deps, certificates, sources, realm, metrics } = options;
   const pathWithQuery = path + '?';
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -119,6 +122,7 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
     });
 
     async function issue(request: IncomingMessage, body: string | undefined) {
+      const sourceAddress = sources?.of(request);
       const result = await handleTokenRequest(
         {
           contentType: request.headers['content-type'],
@@ -126,6 +130,7 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
           body,
           clientCertificate: certificates?.fromRequest(request, log),
           origin,
+          ...(sourceAddress !== undefined ? { sourceAddress } : {}),
         },
         deps,
       );

@@ -5,8 +5,10 @@
  * leaks without its certificate is worth nothing anywhere, not only at the token endpoint.
  */
 import type { Client, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import type { Attempt, FailedAttempt } from '../domain/lockout/attempt.js';
+import { lockoutAddress } from '../domain/lockout/lockout-address.js';
 import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';
-import { checkClientCertificate, type ClientCertificate } from './mtls.js';
+import { checkClientCertificate, presentsBoundCertificate, type ClientCertificate } from './mtls.js';
 import { invalidClient, invalidRequest, OAuthError } from './oauth-error.js';
 import type { AuthenticationFailure, AuthenticationFailureReason, RequestOrigin } from '../domain/audit/request-audit.js';
 
@@ -17,8 +19,15 @@ export interface ClientRequest {
   readonly body: string | undefined;
   /** The client certificate of the request (TLS connection or trusted proxy), if any: RFC 8705. */
   readonly clientCertificate?: ClientCertificate;
+  /** Where the request comes from (http/source-address.ts): what the lockout and the hash queue key on. */
+  readonly sourceAddress?: string;
   /** The peer (and trusted proxy's forwarded) address and the correlation id: for the audit trail and the log. */
   readonly origin?: RequestOrigin;
+}
+
+/** Who attempts a slow verification: the hash queue is fair across these. */
+export interface AttemptSource {
+  readonly address: string;
 }
 
 export type AuthenticationResult =
@@ -26,9 +35,13 @@ export type AuthenticationResult =
   | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' | 'control_characters' };
 
 export interface ClientAuthenticationDeps {
-  authenticateClient(credentials: BasicCredentials): Promise<AuthenticationResult>;
+  authenticateClient(credentials: BasicCredentials, source?: AttemptSource): Promise<AuthenticationResult>;
   /** RFC 8705 tls_client_auth: the client named by client_id, no secret. Absent: the method is refused. */
   authenticateClientByCertificate?(clientId: string): Promise<AuthenticationResult>;
+  /** Brute-force lockout (domain/lockout): throws when the attempt is refused before it is verified. */
+  admitAttempt?(attempt: Attempt): Promise<void>;
+  /** Told of every failed client authentication (invalid_client), so the lockout can count it. */
+  authenticationFailed?(attempt: FailedAttempt): Promise<void>;
   /** Told of every failed client authentication (audit trail, warn log line, per-client counter). */
   onAuthenticationFailure?(failure: AuthenticationFailure): void;
 }
@@ -95,13 +108,47 @@ export async function authenticateWithCertificate(clientId: string, deps: Client
 }
 
 /** client_secret_basic. Every failure is the same invalid_client; the reason is logged only. */
-export async function authenticateWithSecret(credentials: BasicCredentials, deps: ClientAuthenticationDeps, origin?: RequestOrigin): Promise<Client> {
-  const result = await deps.authenticateClient(credentials);
+export async function authenticateWithSecret(credentials: BasicCredentials, deps: ClientAuthenticationDeps, source?: AttemptSource, origin?: RequestOrigin): Promise<Client> {
+  const result = await (source ? deps.authenticateClient(credentials, source) : deps.authenticateClient(credentials));
   if (!result.ok) {
     reportFailure(deps, origin, failureReason(result.reason), credentials.clientId, isKnown(result.reason));
     throw invalidClient(`${result.reason} (client_id ${credentials.clientId.slice(0, 128)})`);
   }
   return result.client;
+}
+
+/**
+ * The lockout's two points on the way: before anything is verified (a locked-out attempt is refused
+ * without its slow hash), and after a failure (counted). Nothing here when no lockout is wired.
+ */
+async function guarded(
+  deps: ClientAuthenticationDeps,
+  request: Pick<ClientRequest, 'sourceAddress' | 'clientCertificate'>,
+  presented: () => { readonly clientId: string | undefined; readonly secret?: string },
+  authenticate: (source: AttemptSource | undefined) => Promise<Client>,
+): Promise<Client> {
+  const address = request.sourceAddress;
+  let clientId: string | undefined;
+  try {
+    const credentials = presented();
+    clientId = credentials.clientId;
+    if (address !== undefined && clientId !== undefined && deps.admitAttempt) {
+      const cert = request.clientCertificate;
+      await deps.admitAttempt({
+        clientId,
+        ...(credentials.secret !== undefined ? { secret: credentials.secret } : {}),
+        address,
+        ...(cert ? { presentsBoundCertificate: (client: Client) => presentsBoundCertificate(client, cert) } : {}),
+      });
+    }
+    // One queue per address in the hash scheduler, keyed as locks are (an IPv6 host has a whole /64).
+    return await authenticate(address === undefined ? undefined : { address: lockoutAddress(address) ?? address });
+  } catch (err) {
+    if (address !== undefined && err instanceof OAuthError && err.code === 'invalid_client') {
+      await deps.authenticationFailed?.(clientId === undefined ? { address } : { address, clientId });
+    }
+    throw err;
+  }
 }
 
 /**
@@ -112,16 +159,17 @@ export async function authenticateWithSecret(credentials: BasicCredentials, deps
 export async function authenticateClient(request: ClientRequest, params: Params, deps: ClientAuthenticationDeps): Promise<Client> {
   const method: TokenEndpointAuthMethod = usesTlsClientAuth(request, params) ? 'tls_client_auth' : 'client_secret_basic';
   const { origin } = request;
-  const client =
-    method === 'tls_client_auth'
-      ? await authenticateWithCertificate(params.get('client_id')!, deps, origin)
-      : await authenticateWithSecret(
-          reporting(deps, origin, () => [request.authorization === undefined ? 'missing_credentials' : 'malformed_credentials', params.get('client_id'), false], () => extractCredentials(request, params)),
-          deps,
-          origin,
-        );
-  reporting(deps, origin, () => ['certificate_mismatch', client.clientId, true], () => checkClientCertificate(client, method, request.clientCertificate));
-  return client;
+  let credentials: BasicCredentials | undefined;
+  const presented = () => {
+    if (method === 'tls_client_auth') return { clientId: params.get('client_id') };
+    credentials = reporting(deps, origin, () => [request.authorization === undefined ? 'missing_credentials' : 'malformed_credentials', params.get('client_id'), false], () => extractCredentials(request, params));
+    return credentials;
+  };
+  return guarded(deps, request, presented, async (source) => {
+    const client = credentials ? await authenticateWithSecret(credentials, deps, source, origin) : await authenticateWithCertificate(params.get('client_id')!, deps, origin);
+    reporting(deps, origin, () => ['certificate_mismatch', client.clientId, true], () => checkClientCertificate(client, method, request.clientCertificate));
+    return client;
+  });
 }
 
 /** The client of a GET (no body to carry a client_id): HTTP Basic, with the same certificate binding. */
@@ -129,14 +177,21 @@ export async function authenticateHeaderClient(
   authorization: string | undefined,
   clientCertificate: ClientCertificate | undefined,
   deps: ClientAuthenticationDeps,
+  sourceAddress?: string,
   origin?: RequestOrigin,
 ): Promise<Client> {
-  if (authorization === undefined) {
-    reportFailure(deps, origin, 'missing_credentials', undefined, false);
-    throw invalidClient('no client credentials');
-  }
-  const credentials = reporting(deps, origin, () => ['malformed_credentials', undefined, false], () => parseBasicAuthorization(authorization));
-  const client = await authenticateWithSecret(credentials, deps, origin);
-  reporting(deps, origin, () => ['certificate_mismatch', client.clientId, true], () => checkClientCertificate(client, 'client_secret_basic', clientCertificate));
-  return client;
+  let credentials: BasicCredentials | undefined;
+  const presented = () => {
+    if (authorization === undefined) {
+      reportFailure(deps, origin, 'missing_credentials', undefined, false);
+      throw invalidClient('no client credentials');
+    }
+    return (credentials = reporting(deps, origin, () => ['malformed_credentials', undefined, false], () => parseBasicAuthorization(authorization)));
+  };
+  const request = { ...(clientCertificate ? { clientCertificate } : {}), ...(sourceAddress !== undefined ? { sourceAddress } : {}) };
+  return guarded(deps, request, presented, async (source) => {
+    const client = await authenticateWithSecret(credentials!, deps, source, origin);
+    reporting(deps, origin, () => ['certificate_mismatch', client.clientId, true], () => checkClientCertificate(client, 'client_secret_basic', clientCertificate));
+    return client;
+  });
 }

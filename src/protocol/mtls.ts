@@ -104,6 +104,15 @@ export function checkClientCertificate(client: Client, method: TokenEndpointAuth
   if (failed) throw invalidClient(`client certificate (${cert.source}) ${failed} does not match client ${id}`);
 }
 
+/**
+ * True when the client is bound to a certificate (registered DN, SAN or thumbprint) and `cert` is
+ * that certificate: proof the lockout honours, as a guesser does not hold the client's key.
+ */
+export function presentsBoundCertificate(client: Client, cert: ClientCertificate): boolean {
+  const expected = expectedCertificate(client);
+  return expected !== undefined && mismatch(expected, cert) === undefined;
+}
+
 /** RFC 8705 §3.1: the `cnf` of a token for this client, when it is registered for bound tokens. */
 export function certificateConfirmation(client: Client, cert: ClientCertificate | undefined): TokenConfirmation | undefined {
   return client.certificateBoundTokens && cert ? { 'x5t#S256': cert.thumbprint } : undefined;

@@ -52,3 +52,12 @@ export const temporarilyUnavailable = (detail: string, retryAfterSeconds = 1) =>
   new OAuthError('temporarily_unavailable', 503, 'the service is temporarily unavailable, retry later', detail, {
     'retry-after': String(retryAfterSeconds),
   });
+
+/**
+ * Brute-force lockout: RFC 6585 §4 429 "Too Many Requests", with Retry-After, in the RFC 6749 §5.2
+ * shape. The description names no client: the answer is the same whichever id was tried.
+ */
+export const lockedOut = (retryAfterSeconds: number, detail: string) =>
+  new OAuthError('temporarily_unavailable', 429, 'too many failed client authentications from this address, retry later', detail, {
+    'retry-after': String(retryAfterSeconds),
+  });

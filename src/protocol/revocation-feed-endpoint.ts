@@ -21,6 +21,8 @@ export interface RevocationFeedDeps extends ClientAuthenticationDeps {
 export interface RevocationFeedRequest {
   readonly authorization: string | undefined;
   readonly clientCertificate?: ClientCertificate;
+  /** Where the request comes from (http/source-address.ts). */
+  readonly sourceAddress?: string;
   /** The `since` query parameter as the framework parsed it (repeated → array). */
   readonly since: unknown;
   readonly origin?: RequestOrigin;
@@ -41,7 +43,7 @@ export function parseCursor(since: unknown): number {
 }
 
 export async function handleRevocationFeedRequest(request: RevocationFeedRequest, deps: RevocationFeedDeps): Promise<{ client: Client; body: RevocationFeedBody }> {
-  const client = await authenticateHeaderClient(request.authorization, request.clientCertificate, deps, request.origin);
+  const client = await authenticateHeaderClient(request.authorization, request.clientCertificate, deps, request.sourceAddress, request.origin);
   requireIntrospectPermission(client);
   const cursor = parseCursor(request.since);
   const page = await deps.readFeed(cursor);

@@ -160,6 +160,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0011_lockouts': {
+      // Brute-force lockout counters, shared by every worker and node (store/lockout-repository.ts).
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('lockouts')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text')
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('window_start', bigint, (c) => c.notNull())
+          .addColumn('lock_ms', bigint, (c) => c.notNull())
+          .addColumn('locked_until', bigint, (c) => c.notNull())
+          .addColumn('last_failure_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('lockouts_address').on('lockouts').column('address').execute();
+        await db.schema.createIndex('lockouts_client').on('lockouts').column('client_id').execute();
+        await db.schema.createIndex('lockouts_locked_until').on('lockouts').column('locked_until').execute();
+        await db.schema.createIndex('lockouts_last_failure').on('lockouts').column('last_failure_at').execute();
+      },
+    },
   };
 }
 

@@ -97,6 +97,21 @@ export interface AdminTokensTable {
   last_used_at: number | null;
 }
 
+/**
+ * Brute-force lockout counters (migration 0011): one row per source address (`client_id` null) and
+ * per (client id, address). See domain/lockout/lockout-policy.ts for what the numbers mean.
+ */
+export interface LockoutsTable {
+  key: string;
+  address: string;
+  client_id: string | null;
+  failures: number;
+  window_start: number;
+  lock_ms: number;
+  locked_until: number;
+  last_failure_at: number;
+}
+
 export interface Database {
   clients: ClientsTable;
   client_secrets: ClientSecretsTable;
@@ -105,4 +120,5 @@ export interface Database {
   revocations: RevocationsTable;
   admin_tokens: AdminTokensTable;
   audit_events: AuditEventsTable;
+  lockouts: LockoutsTable;
 }

@@ -10,18 +10,18 @@
  * derivation per distinct salt until their grace period ends.
  */
 import type { BasicCredentials } from '../../protocol/basic-auth.js';
+import type { AttemptSource } from '../../protocol/client-authentication.js';
 import type { AuthenticationResult } from '../../protocol/token-endpoint.js';
 import type { ClientSecret } from './client.js';
 import type { ClientRecord } from '../../store/client-repository.js';
 import type { ClientDirectory } from './client-directory.js';
 import type { CredentialCache } from './credential-cache.js';
 import { limitConcurrency } from './concurrency-limit.js';
+import { FairHashScheduler, HashCapacityError } from './fair-hash-scheduler.js';
 import { hasControlCharacters, secretForm } from './secret-form.js';
 import { deriveKey, derivationParams, matchingKey, parseHash, sameDerivation, type Derive, type DerivationParams, type StoredHash } from './secret-hash.js';
 
-export class HashCapacityError extends Error {
-  override readonly name = 'HashCapacityError';
-}
+export { HashCapacityError } from './fair-hash-scheduler.js';
 
 /** What is presented, in the form that is hashed; undefined when it holds a control character. */
 interface Presented {
@@ -36,14 +36,13 @@ interface DerivationGroup {
 }
 
 export class ClientAuthenticator {
-  private pendingHashes = 0;
   private readonly inflight = new Map<string, Promise<AuthenticationResult>>();
 
   private constructor(
     private readonly directory: ClientDirectory,
     private readonly cache: CredentialCache,
     private readonly dummy: DerivationParams,
-    private readonly maxPendingHashes: number,
+    private readonly scheduler: FairHashScheduler,
     private readonly now: () => number,
     private readonly derive: Derive,
   ) {}
@@ -63,41 +62,46 @@ export class ClientAuthenticator {
     // A salt and the current cost: what an unknown client's check derives with, so it costs one real hash.
     const dummy = derivationParams(options.scryptCost);
     const derive = limitConcurrency(options.derive ?? deriveKey, options.hashConcurrency);
-    return new ClientAuthenticator(directory, cache, dummy, options.maxPendingHashes, options.now ?? Date.now, derive);
+    // Half the budget per address: a flood from one address leaves the other half free for everyone else.
+    const scheduler = new FairHashScheduler({
+      concurrency: options.hashConcurrency,
+      maxPending: options.maxPendingHashes,
+      maxPendingPerAddress: Math.max(1, Math.ceil(options.maxPendingHashes / 2)),
+    });
+    return new ClientAuthenticator(directory, cache, dummy, scheduler, options.now ?? Date.now, derive);
   }
 
   /** Slow hash verifications running or waiting for a thread now (a gauge: a flood of bad secrets shows here). */
   get hashesPending(): number {
-    return this.pendingHashes;
+    return this.scheduler.pending;
   }
 
-  async authenticate({ clientId, secret }: BasicCredentials): Promise<AuthenticationResult> {
+  /** `source`: whose turn in the hash queue this is (absent for in-process callers). */
+  async authenticate({ clientId, secret }: BasicCredentials, source?: AttemptSource): Promise<AuthenticationResult> {
     const presented: Presented = { clientId, secret: hasControlCharacters(clientId) ? undefined : secretForm(secret) };
+    // A flood beyond its address's share is refused before it costs a store read.
+    if (!this.scheduler.hasRoom(source?.address) && !(presented.secret && this.cache.has(clientId, presented.secret))) {
+      throw new HashCapacityError('too many secret verifications pending from this address');
+    }
     const record = presented.secret ? await this.directory.get(clientId) : undefined;
     if (record && presented.secret && this.cache.has(clientId, presented.secret)) return this.outcome(record);
     // Identical credentials arriving together (D1 after a deploy, a burst from one client) share one slow hash.
     const key = this.cache.mac(clientId, presented.secret ?? secret);
     const shared = this.inflight.get(key);
     if (shared) return shared;
-    if (this.pendingHashes >= this.maxPendingHashes) throw new HashCapacityError('too many secret verifications pending');
-    const verification = this.verifySlowly(presented, record).finally(() => this.inflight.delete(key));
+    const verification = this.scheduler.run(source?.address, clientId, () => this.verifySlowly(presented, record)).finally(() => this.inflight.delete(key));
     this.inflight.set(key, verification);
     return verification;
   }
 
   private async verifySlowly(presented: Presented, record: ClientRecord | undefined): Promise<AuthenticationResult> {
-    this.pendingHashes++;
-    try {
-      const groups = record ? this.derivationGroups(record) : [];
-      const matched = await this.check(presented.secret, groups);
-      if (!presented.secret) return { ok: false, reason: 'control_characters' };
-      if (!record) return { ok: false, reason: 'unknown_client' };
-      if (!matched) return { ok: false, reason: 'wrong_secret' };
-      this.cache.add(presented.clientId, presented.secret, matched.expiresAt);
-      return this.outcome(record);
-    } finally {
-      this.pendingHashes--;
-    }
+    const groups = record ? this.derivationGroups(record) : [];
+    const matched = await this.check(presented.secret, groups);
+    if (!presented.secret) return { ok: false, reason: 'control_characters' };
+    if (!record) return { ok: false, reason: 'unknown_client' };
+    if (!matched) return { ok: false, reason: 'wrong_secret' };
+    this.cache.add(presented.clientId, presented.secret, matched.expiresAt);
+    return this.outcome(record);
   }
 
   private outcome(record: ClientRecord): AuthenticationResult {

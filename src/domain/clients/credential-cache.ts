@@ -1,13 +1,20 @@
 /**
  * Remembers recently verified (client_id, secret) pairs so that the slow hash runs once per
- * pair per TTL, not on every token request. Keys are an HMAC of the pair under a per-process
+ * pair, not on every token request. Keys are an HMAC of the pair under a per-process
  * random key: the cache never holds a secret, and a memory dump gives nothing to replay elsewhere.
+ *
+ * An entry slides: each hit keeps it for another TTL, so a client in steady use never meets the
+ * slow hash again (and never meets a flood of wrong secrets in the hash queue). It never outlives
+ * `maxAgeMs` after its verification nor its secret's own end, and any change to the client drops it.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 
 interface Entry {
   readonly clientId: string;
-  readonly expiresAt: number;
+  /** Slides forward on each hit, up to notAfter. */
+  expiresAt: number;
+  /** The hard end: verification + maxAgeMs, or the secret's end if sooner. */
+  readonly notAfter: number;
 }
 
 const MAX_ENTRIES = 100_000;
@@ -20,6 +27,8 @@ export class CredentialCache {
   constructor(
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
+    /** Absolute bound on an entry's life, however often it is used. */
+    private readonly maxAgeMs: number = ttlMs,
   ) {}
 
   /** The cache key of a (client_id, secret) pair: an HMAC, so no secret is ever held as a key. */
@@ -32,10 +41,12 @@ export class CredentialCache {
     const key = this.mac(clientId, secret);
     const entry = this.entries.get(key);
     if (!entry) return false;
-    if (entry.expiresAt <= this.now() || entry.clientId !== clientId) {
+    const now = this.now();
+    if (entry.expiresAt <= now || entry.clientId !== clientId) {
       this.entries.delete(key);
       return false;
     }
+    entry.expiresAt = Math.min(now + this.ttlMs, entry.notAfter);
     return true;
   }
 
@@ -43,9 +54,10 @@ export class CredentialCache {
   add(clientId: string, secret: string | Uint8Array, notAfter: number | null): void {
     if (this.ttlMs === 0) return;
     const key = this.mac(clientId, secret);
-    const expiresAt = Math.min(this.now() + this.ttlMs, notAfter ?? Infinity);
+    const now = this.now();
+    const hardEnd = Math.min(now + Math.max(this.maxAgeMs, this.ttlMs), notAfter ?? Infinity);
     if (this.entries.size >= MAX_ENTRIES) this.evictOldest();
-    this.entries.set(key, { clientId, expiresAt });
+    this.entries.set(key, { clientId, expiresAt: Math.min(now + this.ttlMs, hardEnd), notAfter: hardEnd });
     let keys = this.byClient.get(clientId);
     if (!keys) this.byClient.set(clientId, (keys = new Set()));
     keys.add(key);

@@ -9,6 +9,7 @@ import { handleRevocationFeedRequest, type RevocationFeedDeps } from '../../prot
 import { handleRevocationRequest, type RevocationEndpointDeps } from '../../protocol/revocation-endpoint.js';
 import type { ClientRequest } from '../../protocol/client-authentication.js';
 import type { ClientCertificateSource } from '../../tls/client-certificate.js';
+import type { SourceAddress } from '../source-address.js';
 
 export interface TokenStatusDeps {
   readonly introspection: IntrospectionEndpointDeps;
@@ -22,6 +23,8 @@ export interface TokenStatusRouteOptions {
   readonly deps: TokenStatusDeps;
   /** RFC 8705: reads the client certificate (TLS connection or trusted proxy header); absent: none is read. */
   readonly certificates?: ClientCertificateSource;
+  /** Where a request comes from, for the lockout; absent: not read. */
+  readonly sources?: SourceAddress;
 }
 
 export const tokenStatusPaths = (basePath: string) => ({
@@ -32,12 +35,18 @@ export const tokenStatusPaths = (basePath: string) => ({
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
-const formRequest = (request: FastifyRequest, certificates: ClientCertificateSource | undefined): ClientRequest => ({
+const sourceOf = (request: FastifyRequest, sources: SourceAddress | undefined) => {
+  const sourceAddress = sources?.of(request.raw);
+  return sourceAddress !== undefined ? { sourceAddress } : {};
+};
+
+const formRequest = (request: FastifyRequest, certificates: ClientCertificateSource | undefined, sources: SourceAddress | undefined): ClientRequest => ({
   contentType: request.headers['content-type'],
   authorization: request.headers.authorization,
   body: typeof request.body === 'string' ? request.body : undefined,
   clientCertificate: certificates?.fromRequest(request.raw, request.log),
   origin: request.origin,
+  ...sourceOf(request, sources),
 });
 
 // RFC 7662 §2.2 and RFC 7009 §2.2 answers describe token state: never cached (RFC 6749 §5.1 headers).
@@ -72,7 +81,7 @@ export async function tokenStatusRoutes(app: FastifyInstance, options: TokenStat
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
 
   app.post(paths.introspect, async (request, reply) => {
-    const result = await handleIntrospectionRequest(formRequest(request, options.certificates), options.deps.introspection);
+    const result = await handleIntrospectionRequest(formRequest(request, options.certificates, options.sources), options.deps.introspection);
     request.clientId = result.client.clientId;
     request.outcome = result.body.active ? 'active' : 'inactive';
     request.errorDetail = result.inactiveReason;
@@ -80,7 +89,7 @@ export async function tokenStatusRoutes(app: FastifyInstance, options: TokenStat
   });
 
   app.post(paths.revoke, async (request, reply) => {
-    const result = await handleRevocationRequest(formRequest(request, options.certificates), options.deps.revocation);
+    const result = await handleRevocationRequest(formRequest(request, options.certificates, options.sources), options.deps.revocation);
     request.clientId = result.client.clientId;
     request.outcome = result.outcome === 'revoked' ? 'revoked' : 'revoke_ignored';
     request.errorDetail = result.outcome === 'revoked' ? undefined : result.outcome;
@@ -95,6 +104,7 @@ export async function tokenStatusRoutes(app: FastifyInstance, options: TokenStat
         clientCertificate: options.certificates?.fromRequest(request.raw, request.log),
         since: (request.query as Record<string, unknown>).since,
         origin: request.origin,
+        ...sourceOf(request, options.sources),
       },
       options.deps.feed,
     );
