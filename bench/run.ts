@@ -27,7 +27,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -684,10 +684,20 @@ async function main(): Promise<void> {
   const md = render(reports, scenarioReports, startedAt, elapsedS);
   process.stdout.write(`\n${md}\n`);
   if (OUT !== '-') {
-    writeFileSync(OUT, md);
+    writeFileSync(OUT, md + keptSoakSection(OUT));
     log(`wrote ${relative(process.cwd(), OUT) || OUT}`);
   }
   if ([...reports, ...scenarioReports].some((r) => r.status === 'failed')) process.exitCode = 1;
+}
+
+/** The soak's figures (`npm run soak`, pasted by hand) survive a new bench report. */
+function keptSoakSection(path: string): string {
+  if (!existsSync(path)) return '';
+  const old = readFileSync(path, 'utf8');
+  const start = old.indexOf('\n## Soak');
+  if (start < 0) return '';
+  const next = old.indexOf('\n## ', start + 1);
+  return '\n' + old.slice(start + 1, next < 0 ? undefined : next).trimEnd() + '\n';
 }
 
 process.on('SIGINT', () => {

@@ -78,6 +78,24 @@ function d1Target(name: string, workers: number): Target {
   };
 }
 
+/**
+ * The audit trail is on by default (and so is d1-authz's row above): the same server with it off shows
+ * what it costs, and with D1AUTHZ_AUDIT_SYNC=true (each token's row committed before the answer) what
+ * that choice costs.
+ */
+function d1AuditTarget(name: string, env: Record<string, string>, what: string): Target {
+  return {
+    name,
+    description: `d1-authz \`serve --workers 1\`, ${what}`,
+    unavailable: d1Unavailable,
+    prepare: async (ctx) => {
+      const spec = await prepareD1(ctx, { workers: 1 });
+      Object.assign(spec.env, env);
+      return { ...spec, notes: [...spec.notes, Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')] };
+    },
+  };
+}
+
 const form = (scope: string): string => `grant_type=client_credentials&scope=${encodeURIComponent(scope)}`;
 
 /** Issue 6: requests alternating scope=a, scope=b, scope=a b, for a client allowed `a b`. */
@@ -165,6 +183,8 @@ export const TARGETS: Target[] = [
   d1Target('d1-authz', 1),
   d1Target('d1-authz-2w', 2),
   d1ScopesTarget(),
+  d1AuditTarget('d1-authz-audit-off', { D1AUTHZ_AUDIT: 'false' }, 'audit trail of requests off (D1AUTHZ_AUDIT=false)'),
+  d1AuditTarget('d1-authz-audit-sync', { D1AUTHZ_AUDIT_SYNC: 'true' }, "each token's audit row committed before the answer (D1AUTHZ_AUDIT_SYNC=true)"),
   d1ManyClientsTarget(),
 ];
 
@@ -186,6 +206,9 @@ export const RATIO_PAIRS: RatioPair[] = [
   { numerator: 'd1-authz-2w', denominator: 'floor-2w', goals: [tokensAtLeast(1), noErrors] },
   { numerator: 'd1-authz-2w', denominator: 'd1-authz' },
   { numerator: 'd1-authz-scopes', denominator: 'd1-authz' },
+  // Issue 12: the audit trail (on by default) costs under 10% of tokens/s.
+  { numerator: 'd1-authz', denominator: 'd1-authz-audit-off', goals: [tokensAtLeast(0.9), noErrors] },
+  { numerator: 'd1-authz-audit-sync', denominator: 'd1-authz' },
   // 10,000 warm clients within 10% of the one-client figure: measured on the same server with the same
   // load generator path (swapping the Authorization per request costs the generator CPU on shared cores).
   { numerator: 'd1-authz-10k-clients (warm)', denominator: 'd1-authz-10k-clients (one client)', goals: [tokensAtLeast(0.9), noErrors] },

@@ -15,7 +15,12 @@ import { KeyService } from './domain/keys/key-service.js';
 import { loadMasterKey } from './domain/keys/master-key.js';
 import { ChangeFeed } from './domain/sync/change-feed.js';
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
-import { buildHttpServer } from './http/server.js';
+import { buildHttpServer, tokenPathOf } from './http/server.js';
+import { Metrics } from './http/metrics.js';
+import { buildAdminServer } from './admin/admin-server.js';
+import { AdminTokenService } from './domain/admin/admin-tokens.js';
+import { AdminTokenRepository } from './store/admin-token-repository.js';
+import { logLevelControl, type LogLevelControl } from './cluster/log-level.js';
 import { REDACTED_PATHS } from './log-redaction.js';
 import type { ServerTimeouts } from './transport/server-timeouts.js';
 import { ChangeRepository } from './store/change-repository.js';
@@ -28,6 +33,29 @@ import { logSettingWarnings } from './config/warnings.js';
 import { hashConcurrency, threadPoolSize } from './config/thread-pool.js';
 import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-options.js';
 import { createTokenStatus, type TokenStatus } from './token-status.js';
+import { userInfo } from 'node:os';
+import { auditLogLine } from './domain/audit/audit-log.js';
+import type { AuditEvent } from './domain/audit/audit-event.js';
+import { AuditTrail } from './domain/audit/audit-trail.js';
+import { RequestAudit, type AuthenticationFailure } from './domain/audit/request-audit.js';
+import { StoreUnavailableError } from './domain/clients/client-directory.js';
+import { AuditRepository } from './store/audit-repository.js';
+
+/** Batches of token events, written off the request's path; retention pruned by every node (idempotent). */
+function startAuditTrail(repo: AuditRepository, config: Config, logger: Logger, log: (event: AuditEvent, at: number) => void): AuditTrail {
+  const trail = new AuditTrail(repo, {
+    bufferSize: 50_000,
+    flushIntervalMs: 1_000,
+    batchSize: 500,
+    retentionDays: config.auditRetentionDays,
+    pruneIntervalMs: 3_600_000,
+    pruneBatch: 1_000,
+    log,
+    onError: (err, what) => logger.warn({ detail: err.message }, `${what} failed; retrying`),
+  });
+  trail.start();
+  return trail;
+}
 
 export function createLogger(config: Pick<Config, 'logLevel'>, stream?: DestinationStream): Logger {
   return pino(
@@ -50,8 +78,20 @@ export interface Services {
   readonly masterKey: Buffer;
   readonly clients: ClientService;
   readonly keys: KeyService;
-  readonly repos: { clients: ClientRepository; keys: KeyRepository; changes: ChangeRepository };
+  readonly adminTokens: AdminTokenService;
+  readonly repos: { clients: ClientRepository; keys: KeyRepository; changes: ChangeRepository; audit: AuditRepository; adminTokens: AdminTokenRepository };
+  /** Admin changes are audited as this actor. */
+  readonly actor: string;
   close(): Promise<void>;
+}
+
+/** Who makes admin changes from this process: the OS user (the CLI runs as the operator). */
+export function osActor(): string {
+  try {
+    return `os:${userInfo().username}`;
+  } catch {
+    return `os:uid ${process.getuid?.() ?? 'unknown'}`;
+  }
 }
 
 /**
@@ -59,7 +99,7 @@ export interface Services {
  * Without it (the admin commands) a missing store is an error: the command would otherwise write
  * into a fresh database that no server reads.
  */
-export async function openServices(config: Config, logger: Logger, options: { create?: boolean } = {}): Promise<Services> {
+export async function openServices(config: Config, logger: Logger, options: { create?: boolean; actor?: string } = {}): Promise<Services> {
   const create = options.create ?? true;
   const warn = (msg: string) => logger.warn(msg);
   // Creating: the key is checked before anything is written. Not creating: the missing store is named first.
@@ -72,15 +112,25 @@ export async function openServices(config: Config, logger: Logger, options: { cr
     await store.close();
     throw err;
   }
-  const repos = { clients: new ClientRepository(store.db), keys: new KeyRepository(store.db), changes: new ChangeRepository(store.db) };
+  const repos = {
+    clients: new ClientRepository(store.db),
+    keys: new KeyRepository(store.db),
+    changes: new ChangeRepository(store.db),
+    audit: new AuditRepository(store.db),
+    adminTokens: new AdminTokenRepository(store.db),
+  };
+  const actor = options.actor ?? osActor();
+  const adminAudit = { actor, logged: auditLogLine(logger) };
   return {
     config,
     logger,
     store,
     masterKey,
     repos,
-    clients: new ClientService(repos.clients, config),
-    keys: new KeyService(repos.keys, masterKey, config),
+    actor,
+    clients: new ClientService(repos.clients, config, Date.now, adminAudit),
+    keys: new KeyService(repos.keys, masterKey, config, Date.now, adminAudit),
+    adminTokens: new AdminTokenService(repos.adminTokens, { scryptCost: config.scryptCost, cacheTtlMs: config.credentialCacheTtl * 1000 }),
     close: () => store.close(),
   };
 }
@@ -94,8 +144,15 @@ export interface App extends Services {
   readonly tls: TlsWatcher | undefined;
   /** Introspection, revocation and the revocation feed. */
   readonly tokenStatus: TokenStatus;
-  /** Listens on config.host:config.port; returns the origin, e.g. http://127.0.0.1:8080 */
+  /** The admin and management listener; undefined with D1AUTHZ_ADMIN_PORT=0. */
+  readonly admin: FastifyInstance | undefined;
+  readonly logLevel: LogLevelControl;
+  /** The batched audit trail of requests; undefined with D1AUTHZ_AUDIT=false. */
+  readonly audit: AuditTrail | undefined;
+  /** Listens on config.host:config.port (and the admin listener); returns the origin, e.g. http://127.0.0.1:8080 */
   listen(): Promise<string>;
+  /** The admin listener's origin once listening, e.g. http://127.0.0.1:9090 */
+  adminOrigin(): string | undefined;
 }
 
 /** Tokens are signed on libuv's thread pool, which scrypt shares: D1AUTHZ_HASH_CONCURRENCY must leave threads free. */
@@ -142,7 +199,18 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
   const issuer = new TokenIssuer(keyRing, config);
-  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger });
+  const logAudit = auditLogLine(logger);
+  const audit = config.audit ? startAuditTrail(services.repos.audit, config, logger, logAudit) : undefined;
+  if (!config.audit) logger.warn('D1AUTHZ_AUDIT=false: tokens issued and failed authentications are not written to the audit trail');
+  const metrics = config.metrics ? new Metrics(tokenPathOf(config), () => authenticator.hashesPending, audit) : undefined;
+  const requestAudit = new RequestAudit({
+    sink: audit,
+    write: audit && config.auditSync ? (event) => audit.write(event) : undefined,
+    logOnly: (event) => logAudit(event, Date.now()),
+    countFailure: (label) => metrics?.clientAuthFailure(label),
+  });
+  const onAuthenticationFailure = (failure: AuthenticationFailure) => requestAudit.authenticationFailed(failure);
+  const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger, auditLog: logAudit, onAuthenticationFailure });
   directory.beforeLoad(() => tokenStatus.sync());
 
   const feed = new ChangeFeed(
@@ -165,27 +233,53 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   await keyRing.reload();
   await tokenStatus.sync(); // the same for a revocation
 
+  const readiness = {
+    store: () => services.store.ping(),
+    signing_key: () => keyRing.signer() !== null,
+    // A key reload that fails (a key sealed with another master key) leaves this node without the next key.
+    keys_loaded: () => keyRing.upToDate,
+  };
   const http = buildHttpServer({
     config,
     logger,
+    metrics,
     keyRing,
     tokenDeps: {
       authenticateClient: (c) => authenticator.authenticate(c),
-      issueToken: (client, scopes, confirmation) => issuer.issue(client, scopes, confirmation),
+      issueToken: async (client, scopes, confirmation, origin) => {
+        const token = await issuer.issue(client, scopes, confirmation);
+        const facts = { clientId: client.clientId, scopes, jti: token.jti, expiresAt: token.expiresAt, certificateThumbprint: confirmation?.['x5t#S256'] };
+        // D1AUTHZ_AUDIT_SYNC=true: a row that cannot be written fails the request (503), no unaudited token leaves.
+        await requestAudit.tokenIssued(facts, origin)?.catch((err: Error) => {
+          throw new StoreUnavailableError(`cannot write the audit row of a token: ${err.message}`);
+        });
+        return token;
+      },
       authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
+      onAuthenticationFailure,
       expiresInFormat: config.expiresInFormat,
     },
     tokenStatus: tokenStatus.deps,
     https,
-    hashesPending: () => authenticator.hashesPending,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-    readiness: {
-      store: () => services.store.ping(),
-      signing_key: () => keyRing.signer() !== null,
-      // A key reload that fails (a key sealed with another master key) leaves this node without the next key.
-      keys_loaded: () => keyRing.upToDate,
-    },
+    readiness,
   });
+  const logLevel = logLevelControl([logger, http.log as unknown as Logger]);
+  const admin =
+    config.adminPort === 0
+      ? undefined
+      : buildAdminServer({
+          config,
+          logger,
+          clients: services.clients,
+          keys: services.keys,
+          tokens: services.adminTokens,
+          logLevel,
+          readiness,
+          ...(metrics ? { metrics } : {}),
+          ...(https ? { https: tlsServerOptions({ tlsCert: config.tlsCert, tlsKey: config.tlsKey, tlsClientCa: undefined }) } : {}),
+        });
+  let adminOrigin: string | undefined;
   const tls = https ? watchTlsFiles(http.server as unknown as TlsServer, config, logger, { served: https }) : undefined;
 
   return {
@@ -196,14 +290,23 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     directory,
     feed,
     tokenStatus,
+    admin,
+    logLevel,
+    audit,
     async listen() {
-      return http.listen({ host: config.host, port: config.port });
+      const origin = await http.listen({ host: config.host, port: config.port });
+      if (admin) adminOrigin = await admin.listen({ host: config.adminHost, port: config.adminPort });
+      return origin;
     },
+    adminOrigin: () => adminOrigin,
     async close() {
       feed.stop();
       tls?.close();
       tokenStatus.stop();
+      await admin?.close();
       await http.close();
+      // After the last request: every event of a served request is written before the store closes.
+      await audit?.close();
       await services.close();
       logger.flush();
     },

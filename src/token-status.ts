@@ -14,6 +14,7 @@ import { TokenInspector } from './domain/tokens/token-inspector.js';
 import { TokenVerifier } from './domain/tokens/token-verifier.js';
 import type { TokenStatusDeps } from './http/plugins/token-status-routes.js';
 import type { Store } from './store/database.js';
+import type { AuditEvent } from './domain/audit/audit-event.js';
 import { RevocationRepository } from './store/revocation-repository.js';
 
 export interface TokenStatus {
@@ -32,6 +33,9 @@ export async function createTokenStatus(parts: {
   directory: ClientDirectory;
   authenticator: ClientAuthenticator;
   logger: Logger;
+  /** token.revoked: its log line (the row is written in the revocation's transaction). */
+  auditLog?: (event: AuditEvent, at: number) => void;
+  onAuthenticationFailure?: ClientAuthenticationDeps['onAuthenticationFailure'];
 }): Promise<TokenStatus> {
   const { config, keyRing, directory, authenticator, logger } = parts;
   const verifier = new TokenVerifier(() => keyRing.jwks(), config.issuer);
@@ -47,6 +51,8 @@ export async function createTokenStatus(parts: {
       pruneIntervalMs: 60_000,
     },
     (err, what) => logger.warn({ detail: err.message }, `${what} failed; retrying`),
+    Date.now,
+    parts.auditLog,
   );
   await revocations.start();
   const inspector = new TokenInspector(verifier, list, directory);
@@ -54,13 +60,14 @@ export async function createTokenStatus(parts: {
   const authentication: ClientAuthenticationDeps = {
     authenticateClient: (credentials) => authenticator.authenticate(credentials),
     authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
+    ...(parts.onAuthenticationFailure ? { onAuthenticationFailure: parts.onAuthenticationFailure } : {}),
   };
   return {
     revocations,
     inspector,
     deps: {
       introspection: { ...authentication, inspectToken: (token) => inspector.inspect(token) },
-      revocation: { ...authentication, revokeToken: (client, token) => revocations.revoke(client.clientId, token) },
+      revocation: { ...authentication, revokeToken: (client, token, origin) => revocations.revoke(client.clientId, token, origin) },
       feed: { ...authentication, readFeed: (cursor) => revocations.feed(cursor) },
     },
     sync: () => revocations.sync(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
+import { AUDIT_RETENTION_FLOOR_DAYS } from '../store/migrations.js';
 import { cipherListProblem, INTERMEDIATE_CIPHERS } from '../tls/cipher-profile.js';
 
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -81,8 +82,23 @@ export const configSchema = z
     workers: z.coerce.number().int().min(1).max(256).optional(),
     /** PostgreSQL connections per process (per worker); a node opens up to workers x this many. */
     databasePoolSize: z.coerce.number().int().min(1).max(100).default(10),
+    /** The admin and management listener (health, metrics, admin API, console); 0 turns it off. */
+    adminPort: z.coerce.number().int().min(0).max(65535).default(9090),
+    /** Off loopback only with TLS (the D1AUTHZ_TLS_CERT/KEY certificate): the admin API holds the keys to every client. */
+    adminHost: z.string().min(1).default('127.0.0.1'),
+    /** Also serve /metrics on the public token listener (by default only the admin listener serves it). */
+    publicMetrics: bool.default(false),
     realm: z.string().regex(/^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/, 'printable, no quote or backslash').default('d1-authz'),
     metrics: bool.default(true),
+    /**
+     * The audit trail of requests (token.issued, client.authentication_failed, client.locked_out): on by
+     * default. Admin changes are audited whatever this says (in the transaction of the change).
+     */
+    audit: bool.default(true),
+    /** Write each token's audit row before the token is sent (no unaudited token even after kill -9), at a cost per token. */
+    auditSync: bool.default(false),
+    /** Audit rows older than this are pruned by the server (days; PCI DSS 10.5.1 asks for one year). */
+    auditRetentionDays: z.coerce.number().int().min(AUDIT_RETENTION_FLOOR_DAYS).max(3650).default(400),
     /** Max token request body in bytes. */
     bodyLimit: z.coerce.number().int().min(256).max(65_536).default(4096),
     // TLS (docs/tls.md). PEM file paths; reloaded on SIGHUP and on change.
@@ -134,11 +150,26 @@ export const configSchema = z
           'so a new key reaches every node and every JWKS cache before any node signs with it',
       });
     }
+    if (c.auditSync && !c.audit) {
+      ctx.addIssue({ code: 'custom', path: ['auditSync'], message: 'needs the audit trail (D1AUTHZ_AUDIT is false)' });
+    }
     if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY go together' });
     }
     if (c.tlsClientCa !== undefined && c.tlsCert === undefined) {
       ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY (mTLS is TLS first)' });
+    }
+    if (c.adminPort !== 0 && c.tlsCert === undefined && !isLoopbackHost(c.adminHost)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['adminHost'],
+        message:
+          `the admin listener is refused on the non-loopback address ${c.adminHost} without TLS: set D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY, ` +
+          'or keep it on 127.0.0.1 and reach it through an SSH tunnel (D1AUTHZ_ALLOW_INSECURE_HTTP does not apply to it)',
+      });
+    }
+    if (c.adminPort !== 0 && c.adminPort === c.port && c.port !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['adminPort'], message: `must differ from D1AUTHZ_PORT (${c.port})` });
     }
     const everyone = c.trustedProxies.filter((t) => parseCidr(t)?.prefix === 0);
     if (everyone.length && !c.trustAnyProxy) {

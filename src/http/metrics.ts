@@ -22,10 +22,18 @@ export class Metrics {
   private readonly durationChildren = new Map<string, Histogram.Internal<'route' | 'status'>>();
   private readonly outcomeChildren = new Map<string, Counter.Internal>();
 
-  /** `hashesPending`: read at scrape time only, so it costs the token path nothing. */
+  private readonly clientAuthFailures = new Counter({
+    name: 'd1authz_client_auth_failures_total',
+    help: 'Failed client authentications by client id: registered ids by name, every unknown id as "(unknown)"',
+    labelNames: ['client_id'] as const,
+    registers: [this.registry],
+  });
+
+  /** `hashesPending`, `audit`: read at scrape time only, so they cost the token path nothing. */
   constructor(
     readonly tokenRoute: string,
     hashesPending?: () => number,
+    audit?: { readonly dropped: number; readonly pending: number },
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'd1authz_' });
     if (hashesPending) {
@@ -38,6 +46,31 @@ export class Metrics {
         },
       });
     }
+    if (audit) {
+      let reported = 0;
+      new Counter({
+        name: 'd1authz_audit_events_dropped_total',
+        help: 'Audit events dropped because the buffer was full (the store did not take them for long)',
+        registers: [this.registry],
+        collect() {
+          this.inc(audit.dropped - reported);
+          reported = audit.dropped;
+        },
+      });
+      new Gauge({
+        name: 'd1authz_audit_events_pending',
+        help: 'Audit events buffered, waiting for the next batch write',
+        registers: [this.registry],
+        collect() {
+          this.set(audit.pending);
+        },
+      });
+    }
+  }
+
+  /** The label is a registered client id or the one unknown bucket (domain/audit/request-audit.ts). */
+  clientAuthFailure(clientIdLabel: string): void {
+    this.clientAuthFailures.labels(clientIdLabel).inc();
   }
 
   observe(route: string, status: number, ms: number, outcome: string | undefined): void {

@@ -7,6 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.js';
 import { recordRequest } from './request-record.js';
+import type { RequestOrigin } from '../domain/audit/request-audit.js';
+import type { RequestOrigins } from './request-origin.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,14 +18,18 @@ declare module 'fastify' {
     outcome: string | undefined;
     /** The private detail of a failure: logged, never sent. */
     errorDetail: string | undefined;
+    /** Peer and trusted-proxy forwarded address, correlation id (set on arrival). */
+    origin: RequestOrigin;
   }
 }
 
-export function installRequestObserver(app: FastifyInstance, metrics: Metrics | undefined): void {
+export function installRequestObserver(app: FastifyInstance, metrics: Metrics | undefined, origins: RequestOrigins): void {
   app.decorateRequest('clientId', undefined);
   app.decorateRequest('outcome', undefined);
   app.decorateRequest('errorDetail', undefined);
+  app.decorateRequest('origin', undefined as unknown as RequestOrigin);
   app.addHook('onRequest', (request, reply, done) => {
+    request.origin = origins.of(request.raw, request.id);
     reply.header('x-correlation-id', request.id);
     done();
   });
@@ -36,6 +42,9 @@ export function installRequestObserver(app: FastifyInstance, metrics: Metrics | 
       clientId: request.clientId,
       outcome: request.outcome,
       detail: request.errorDetail,
+      // A request refused before onRequest (a URL the router cannot decode) has no origin yet.
+      address: request.origin?.address ?? request.raw.socket.remoteAddress,
+      forwardedFor: request.origin?.forwardedFor,
     });
     done();
   });

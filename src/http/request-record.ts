@@ -16,6 +16,9 @@ export interface RequestRecord {
   readonly outcome: string | undefined;
   /** The private detail of a failure: logged, never sent. */
   readonly detail: string | undefined;
+  /** The socket's peer, and the address a trusted proxy forwarded (when the peer is one). */
+  readonly address?: string | undefined;
+  readonly forwardedFor?: string | undefined;
 }
 
 export interface RequestLogger {
@@ -33,6 +36,8 @@ export function recordRequest(log: RequestLogger, metrics: Metrics | undefined, 
     client_id: r.clientId,
     outcome: r.outcome,
     detail: r.detail,
+    address: r.address,
+    forwarded_for: r.forwardedFor,
   };
   // 503 is load shedding or a store outage, already logged where it is decided; any other 5xx is a bug.
   if (r.status >= 500 && r.status !== 503) log.error(line, 'request');

@@ -19,6 +19,7 @@ import { toOAuthError } from './error-boundary.js';
 import type { Metrics } from './metrics.js';
 import { oauthErrorResponse } from './oauth-error-response.js';
 import { recordRequest } from './request-record.js';
+import type { RequestOrigins } from './request-origin.js';
 
 export interface TokenListenerOptions {
   readonly path: string;
@@ -32,6 +33,8 @@ export interface TokenListenerOptions {
   readonly metrics?: Metrics;
   /** True once the server drains: new requests get 503 and the connection is closed. */
   readonly closing: () => boolean;
+  /** Peer and trusted-proxy addresses, for the log line and the audit trail. */
+  readonly origins: RequestOrigins;
 }
 
 export interface TokenListener {
@@ -52,6 +55,7 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const correlationId = correlationIdFrom(req.headers['x-correlation-id']);
+    const origin = options.origins.of(req, correlationId);
     const log = options.log().child({ correlation_id: correlationId });
 
     const finish = (status: number, headers: Record<string, string>, body: string, clientId: string | undefined, outcome: string, detail?: string) => {
@@ -59,7 +63,17 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
       headers['content-length'] = String(Buffer.byteLength(body));
       res.writeHead(status, headers);
       res.end(body);
-      recordRequest(log, metrics, { method: req.method ?? 'POST', route: path, status, ms: performance.now() - started, clientId, outcome, detail });
+      recordRequest(log, metrics, {
+        method: req.method ?? 'POST',
+        route: path,
+        status,
+        ms: performance.now() - started,
+        clientId,
+        outcome,
+        detail,
+        address: origin.address,
+        forwardedFor: origin.forwardedFor,
+      });
     };
     const fail = (err: unknown, closeConnection = false) => {
       const error = toOAuthError(err);
@@ -111,6 +125,7 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
           authorization: request.headers.authorization,
           body,
           clientCertificate: certificates?.fromRequest(request, log),
+          origin,
         },
         deps,
       );

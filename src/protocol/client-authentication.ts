@@ -7,7 +7,8 @@
 import type { Client, TokenEndpointAuthMethod } from '../domain/clients/client.js';
 import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';
 import { checkClientCertificate, type ClientCertificate } from './mtls.js';
-import { invalidClient, invalidRequest } from './oauth-error.js';
+import { invalidClient, invalidRequest, OAuthError } from './oauth-error.js';
+import type { AuthenticationFailure, AuthenticationFailureReason, RequestOrigin } from '../domain/audit/request-audit.js';
 
 /** What the HTTP layer hands in for a form-encoded POST by a client. */
 export interface ClientRequest {
@@ -16,6 +17,8 @@ export interface ClientRequest {
   readonly body: string | undefined;
   /** The client certificate of the request (TLS connection or trusted proxy), if any: RFC 8705. */
   readonly clientCertificate?: ClientCertificate;
+  /** The peer (and trusted proxy's forwarded) address and the correlation id: for the audit trail and the log. */
+  readonly origin?: RequestOrigin;
 }
 
 export type AuthenticationResult =
@@ -26,6 +29,27 @@ export interface ClientAuthenticationDeps {
   authenticateClient(credentials: BasicCredentials): Promise<AuthenticationResult>;
   /** RFC 8705 tls_client_auth: the client named by client_id, no secret. Absent: the method is refused. */
   authenticateClientByCertificate?(clientId: string): Promise<AuthenticationResult>;
+  /** Told of every failed client authentication (audit trail, warn log line, per-client counter). */
+  onAuthenticationFailure?(failure: AuthenticationFailure): void;
+}
+
+type RefusedReason = Extract<AuthenticationResult, { ok: false }>['reason'];
+/** A credential with control characters is never looked up: malformed, and its id says nothing. */
+const failureReason = (r: RefusedReason): AuthenticationFailureReason => (r === 'control_characters' ? 'malformed_credentials' : r);
+const isKnown = (r: RefusedReason): boolean => r !== 'unknown_client' && r !== 'control_characters';
+
+function reportFailure(deps: ClientAuthenticationDeps, origin: RequestOrigin | undefined, reason: AuthenticationFailureReason, presentedClientId: string | undefined, knownClient: boolean): void {
+  deps.onAuthenticationFailure?.({ presentedClientId, reason, knownClient, origin });
+}
+
+/** Runs a step that may refuse the client, reporting an invalid_client refusal as `reason`. */
+function reporting<T>(deps: ClientAuthenticationDeps, origin: RequestOrigin | undefined, failure: () => [AuthenticationFailureReason, string | undefined, boolean], step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof OAuthError && err.code === 'invalid_client') reportFailure(deps, origin, ...failure());
+    throw err;
+  }
 }
 
 type Params = ReadonlyMap<string, string>;
@@ -60,17 +84,23 @@ export function usesTlsClientAuth(request: ClientRequest, params: Params): boole
 }
 
 /** tls_client_auth: the client named in the body; its certificate is checked by checkClientCertificate. */
-export async function authenticateWithCertificate(clientId: string, deps: ClientAuthenticationDeps): Promise<Client> {
+export async function authenticateWithCertificate(clientId: string, deps: ClientAuthenticationDeps, origin?: RequestOrigin): Promise<Client> {
   if (!deps.authenticateClientByCertificate) throw invalidClient('tls_client_auth is not enabled');
   const result = await deps.authenticateClientByCertificate(clientId);
-  if (!result.ok) throw invalidClient(`${result.reason} (tls_client_auth, client_id ${clientId.slice(0, 128)})`);
+  if (!result.ok) {
+    reportFailure(deps, origin, failureReason(result.reason), clientId, isKnown(result.reason));
+    throw invalidClient(`${result.reason} (tls_client_auth, client_id ${clientId.slice(0, 128)})`);
+  }
   return result.client;
 }
 
 /** client_secret_basic. Every failure is the same invalid_client; the reason is logged only. */
-export async function authenticateWithSecret(credentials: BasicCredentials, deps: ClientAuthenticationDeps): Promise<Client> {
+export async function authenticateWithSecret(credentials: BasicCredentials, deps: ClientAuthenticationDeps, origin?: RequestOrigin): Promise<Client> {
   const result = await deps.authenticateClient(credentials);
-  if (!result.ok) throw invalidClient(`${result.reason} (client_id ${credentials.clientId.slice(0, 128)})`);
+  if (!result.ok) {
+    reportFailure(deps, origin, failureReason(result.reason), credentials.clientId, isKnown(result.reason));
+    throw invalidClient(`${result.reason} (client_id ${credentials.clientId.slice(0, 128)})`);
+  }
   return result.client;
 }
 
@@ -81,11 +111,16 @@ export async function authenticateWithSecret(credentials: BasicCredentials, deps
  */
 export async function authenticateClient(request: ClientRequest, params: Params, deps: ClientAuthenticationDeps): Promise<Client> {
   const method: TokenEndpointAuthMethod = usesTlsClientAuth(request, params) ? 'tls_client_auth' : 'client_secret_basic';
+  const { origin } = request;
   const client =
     method === 'tls_client_auth'
-      ? await authenticateWithCertificate(params.get('client_id')!, deps)
-      : await authenticateWithSecret(extractCredentials(request, params), deps);
-  checkClientCertificate(client, method, request.clientCertificate);
+      ? await authenticateWithCertificate(params.get('client_id')!, deps, origin)
+      : await authenticateWithSecret(
+          reporting(deps, origin, () => [request.authorization === undefined ? 'missing_credentials' : 'malformed_credentials', params.get('client_id'), false], () => extractCredentials(request, params)),
+          deps,
+          origin,
+        );
+  reporting(deps, origin, () => ['certificate_mismatch', client.clientId, true], () => checkClientCertificate(client, method, request.clientCertificate));
   return client;
 }
 
@@ -94,9 +129,14 @@ export async function authenticateHeaderClient(
   authorization: string | undefined,
   clientCertificate: ClientCertificate | undefined,
   deps: ClientAuthenticationDeps,
+  origin?: RequestOrigin,
 ): Promise<Client> {
-  if (authorization === undefined) throw invalidClient('no client credentials');
-  const client = await authenticateWithSecret(parseBasicAuthorization(authorization), deps);
-  checkClientCertificate(client, 'client_secret_basic', clientCertificate);
+  if (authorization === undefined) {
+    reportFailure(deps, origin, 'missing_credentials', undefined, false);
+    throw invalidClient('no client credentials');
+  }
+  const credentials = reporting(deps, origin, () => ['malformed_credentials', undefined, false], () => parseBasicAuthorization(authorization));
+  const client = await authenticateWithSecret(credentials, deps, origin);
+  reporting(deps, origin, () => ['certificate_mismatch', client.clientId, true], () => checkClientCertificate(client, 'client_secret_basic', clientCertificate));
   return client;
 }

@@ -3,10 +3,11 @@ import type { Client } from '../domain/clients/client.js';
 import { requireToken } from './caller-authentication.js';
 import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest } from './client-authentication.js';
 import { readParameters } from './token-endpoint.js';
+import type { RequestOrigin } from '../domain/audit/request-audit.js';
 
 export interface RevocationEndpointDeps extends ClientAuthenticationDeps {
   /** Revokes the token when it was issued to `client`; returns what happened, for the log. */
-  revokeToken(client: Client, token: string): Promise<string>;
+  revokeToken(client: Client, token: string, origin?: RequestOrigin): Promise<string>;
 }
 
 export interface RevocationResult {
@@ -26,5 +27,5 @@ export async function handleRevocationRequest(request: ClientRequest, deps: Revo
   const params = readParameters(request);
   const client = await authenticateClient(request, params, deps);
   const token = requireToken(params);
-  return { client, outcome: await deps.revokeToken(client, token) };
+  return { client, outcome: await deps.revokeToken(client, token, request.origin) };
 }

@@ -6,6 +6,7 @@
 import type { Client } from '../domain/clients/client.js';
 import { requireIntrospectPermission } from './caller-authentication.js';
 import { authenticateHeaderClient, type ClientAuthenticationDeps } from './client-authentication.js';
+import type { RequestOrigin } from '../domain/audit/request-audit.js';
 import type { ClientCertificate } from './mtls.js';
 import { invalidRequest } from './oauth-error.js';
 
@@ -22,6 +23,7 @@ export interface RevocationFeedRequest {
   readonly clientCertificate?: ClientCertificate;
   /** The `since` query parameter as the framework parsed it (repeated → array). */
   readonly since: unknown;
+  readonly origin?: RequestOrigin;
 }
 
 export interface RevocationFeedBody {
@@ -39,7 +41,7 @@ export function parseCursor(since: unknown): number {
 }
 
 export async function handleRevocationFeedRequest(request: RevocationFeedRequest, deps: RevocationFeedDeps): Promise<{ client: Client; body: RevocationFeedBody }> {
-  const client = await authenticateHeaderClient(request.authorization, request.clientCertificate, deps);
+  const client = await authenticateHeaderClient(request.authorization, request.clientCertificate, deps, request.origin);
   requireIntrospectPermission(client);
   const cursor = parseCursor(request.since);
   const page = await deps.readFeed(cursor);

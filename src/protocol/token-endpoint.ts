@@ -10,6 +10,7 @@ import { assertFormContentType, parseFormBody } from './form-body.js';
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from './oauth-error.js';
 import { grantScopes, parseScope } from './scope.js';
 import { certificateConfirmation, type TokenConfirmation } from './mtls.js';
+import type { RequestOrigin } from '../domain/audit/request-audit.js';
 
 export type { AuthenticationResult } from './client-authentication.js';
 export type TokenRequest = ClientRequest;
@@ -20,10 +21,12 @@ export interface IssuedToken {
   /** ISO-8601 UTC with milliseconds, equal to the token's `exp`. */
   readonly expiresAt: string;
   readonly scope: string;
+  /** The token's jti (for the audit trail; never logged with the token). */
+  readonly jti: string;
 }
 
 export interface TokenEndpointDeps extends ClientAuthenticationDeps {
-  issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): Promise<IssuedToken>;
+  issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation, origin?: RequestOrigin): Promise<IssuedToken>;
   /** The contract types expires_in as a string; RFC 6749 clients want a number. */
   readonly expiresInFormat: 'string' | 'number';
 }
@@ -72,8 +75,14 @@ export function resolveScope(params: Params, client: Client): readonly string[] 
 }
 
 /** Step 8: sign and shape the answer. */
-export async function issue(client: Client, scopes: readonly string[], deps: TokenEndpointDeps, confirmation?: TokenConfirmation): Promise<TokenResponseBody> {
-  const token = await (confirmation ? deps.issueToken(client, scopes, confirmation) : deps.issueToken(client, scopes));
+export async function issue(
+  client: Client,
+  scopes: readonly string[],
+  deps: TokenEndpointDeps,
+  confirmation?: TokenConfirmation,
+  origin?: RequestOrigin,
+): Promise<TokenResponseBody> {
+  const token = await deps.issueToken(client, scopes, confirmation, origin);
   const body: TokenResponseBody = {
     access_token: token.accessToken,
     token_type: 'Bearer',
@@ -90,7 +99,7 @@ export async function handleTokenRequest(request: TokenRequest, deps: TokenEndpo
   const client = await authenticateClient(request, params, deps);
   checkClientGrant(client);
   const scopes = resolveScope(params, client);
-  return { client, body: await issue(client, scopes, deps, certificateConfirmation(client, request.clientCertificate)) };
+  return { client, body: await issue(client, scopes, deps, certificateConfirmation(client, request.clientCertificate), request.origin) };
 }
 
 export { OAuthError };

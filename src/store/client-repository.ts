@@ -1,5 +1,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Client, ClientSecret, GrantType, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
 import { hasLiveCutoff, insertClientCutoff } from './revocation-repository.js';
 import type { ChangeKind, ClientsTable, Database } from './schema.js';
 
@@ -66,23 +67,37 @@ export async function recordChange(trx: Transaction<Database> | Kysely<Database>
   await trx.insertInto('changes').values({ kind, subject, created_at: at }).execute();
 }
 
-/** Clients and their secret hashes. Every write records a change in the same transaction. */
+async function readRecord(db: Kysely<Database> | Transaction<Database>, clientId: string): Promise<ClientRecord | undefined> {
+  const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  if (!row) return undefined;
+  const secrets = await db
+    .selectFrom('client_secrets')
+    .select(['id', 'secret_hash', 'created_at', 'expires_at'])
+    .where('client_id', '=', clientId)
+    .orderBy('id', 'desc')
+    .execute();
+  return {
+    client: toClient(row),
+    secrets: secrets.map((s) => ({ id: s.id, hash: s.secret_hash, createdAt: s.created_at, expiresAt: s.expires_at })),
+  };
+}
+
+/**
+ * The audit row of an admin change, made from the record as it was before and after the change,
+ * both read inside the change's transaction (undefined: no record). Inserted in that transaction.
+ */
+export type AuditOfChange = (before: ClientRecord | undefined, after: ClientRecord | undefined) => NewAuditRow;
+
+async function audited(trx: Transaction<Database>, clientId: string, before: ClientRecord | undefined, audit: AuditOfChange | undefined): Promise<void> {
+  if (audit) await insertAuditRows(trx, [audit(before, await readRecord(trx, clientId))]);
+}
+
+/** Clients and their secret hashes. Every write records a change (and its audit row) in the same transaction. */
 export class ClientRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async find(clientId: string): Promise<ClientRecord | undefined> {
-    const row = await this.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
-    if (!row) return undefined;
-    const secrets = await this.db
-      .selectFrom('client_secrets')
-      .select(['id', 'secret_hash', 'created_at', 'expires_at'])
-      .where('client_id', '=', clientId)
-      .orderBy('id', 'desc')
-      .execute();
-    return {
-      client: toClient(row),
-      secrets: secrets.map((s) => ({ id: s.id, hash: s.secret_hash, createdAt: s.created_at, expiresAt: s.expires_at })),
-    };
+  find(clientId: string): Promise<ClientRecord | undefined> {
+    return readRecord(this.db, clientId);
   }
 
   /** Every client id, at most `limit` of them (one statement, the id column only). */
@@ -100,7 +115,7 @@ export class ClientRepository {
    * false when the client id is taken. With `cutoff`, an id reused while the cut-off of its deleted
    * predecessor still lives gets a fresh cut-off, so verifiers accept the new client's tokens.
    */
-  async create(client: Client, secretHash: string | null, cutoff?: CutoffPolicy): Promise<boolean> {
+  async create(client: Client, secretHash: string | null, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('clients').select('client_id').where('client_id', '=', client.clientId).executeTakeFirst();
       if (existing) return false;
@@ -128,13 +143,15 @@ export class ClientRepository {
         await trx.insertInto('client_secrets').values({ client_id: client.clientId, secret_hash: secretHash, created_at: client.createdAt, expires_at: null }).execute();
       }
       await recordChange(trx, 'client', client.clientId, client.createdAt);
+      await audited(trx, client.clientId, undefined, audit);
       return true;
     });
   }
 
-  /** false when the client does not exist. */
-  async update(clientId: string, patch: ClientPatch, at: number): Promise<boolean> {
+  /** false when the client does not exist, or (with `ifUpdatedAt`) was changed since that version. */
+  async update(clientId: string, patch: ClientPatch, at: number, audit?: AuditOfChange, ifUpdatedAt?: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      const before = audit && (await readRecord(trx, clientId));
       const values: Partial<Selectable<ClientsTable>> = { updated_at: at };
       if (patch.name !== undefined) values.name = patch.name;
       if (patch.allowedScopes !== undefined) values.allowed_scopes = patch.allowedScopes.join(' ');
@@ -145,9 +162,12 @@ export class ClientRepository {
       if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
       Object.assign(values, tlsToRow(patch));
       if (patch.introspect !== undefined) values.introspect = patch.introspect ? 1 : 0;
-      const result = await trx.updateTable('clients').set(values).where('client_id', '=', clientId).executeTakeFirst();
+      let update = trx.updateTable('clients').set(values).where('client_id', '=', clientId);
+      if (ifUpdatedAt !== undefined) update = update.where('updated_at', '=', ifUpdatedAt);
+      const result = await update.executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await recordChange(trx, 'client', clientId, at);
+      await audited(trx, clientId, before, audit);
       return true;
     });
   }
@@ -157,27 +177,31 @@ export class ClientRepository {
    * disabling revokes every token of the client, enabling revokes those issued before now, so tokens
    * minted before (or, by a node that had not yet seen the change, during) the disabled period stay dead.
    */
-  async setEnabled(clientId: string, enabled: boolean, at: number, cutoff?: CutoffPolicy): Promise<boolean> {
+  async setEnabled(clientId: string, enabled: boolean, at: number, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('clients').select('enabled').where('client_id', '=', clientId).executeTakeFirst();
       if (!current) return false;
+      const before = audit && (await readRecord(trx, clientId));
       await trx.updateTable('clients').set({ enabled: enabled ? 1 : 0, updated_at: at }).where('client_id', '=', clientId).execute();
       await recordChange(trx, 'client', clientId, at);
       if (cutoff && (current.enabled === 1) !== enabled) {
         await insertClientCutoff(trx, { clientId, issuedBefore: enabled ? at : null, expiresAt: cutoff.cutoffExpiresAt, at });
       }
+      await audited(trx, clientId, before, audit);
       return true;
     });
   }
 
   /** With `cutoff`, also revokes every token of the client (verifiers that never see the client table learn it). */
-  async delete(clientId: string, at: number, cutoff?: CutoffPolicy): Promise<boolean> {
+  async delete(clientId: string, at: number, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      const before = audit && (await readRecord(trx, clientId));
       await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).execute();
       const result = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       await recordChange(trx, 'client', clientId, at);
       if (cutoff) await insertClientCutoff(trx, { clientId, issuedBefore: null, expiresAt: cutoff.cutoffExpiresAt, at });
+      await audited(trx, clientId, before, audit);
       return true;
     });
   }
@@ -186,15 +210,17 @@ export class ClientRepository {
    * Adds a secret. Secrets that had no end get one at `oldSecretsExpireAt` (the grace period);
    * those already past their end are removed.
    */
-  async addSecret(clientId: string, secretHash: string, oldSecretsExpireAt: number, at: number): Promise<boolean> {
+  async addSecret(clientId: string, secretHash: string, oldSecretsExpireAt: number, at: number, audit?: AuditOfChange): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const exists = await trx.selectFrom('clients').select('client_id').where('client_id', '=', clientId).executeTakeFirst();
       if (!exists) return false;
+      const before = audit && (await readRecord(trx, clientId));
       await trx.updateTable('client_secrets').set({ expires_at: oldSecretsExpireAt }).where('client_id', '=', clientId).where('expires_at', 'is', null).execute();
       await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).where('expires_at', '<=', at).execute();
       await trx.insertInto('client_secrets').values({ client_id: clientId, secret_hash: secretHash, created_at: at, expires_at: null }).execute();
       await recordChange(trx, 'client', clientId, at);
       await trx.updateTable('clients').set({ updated_at: at }).where('client_id', '=', clientId).execute();
+      await audited(trx, clientId, before, audit);
       return true;
     });
   }

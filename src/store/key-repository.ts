@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
 import { recordChange } from './client-repository.js';
 import type { Database, SigningKeysTable } from './schema.js';
 
@@ -20,6 +21,9 @@ async function lockKeyWriters(trx: Transaction<Database>): Promise<void> {
     await sql`update signing_keys set kid = kid where 0 = 1`.execute(trx);
   }
 }
+
+/** The audit rows of a key insert, given the kids it scheduled for retirement; inserted in its transaction. */
+export type KeyAudit = (retiredKids: readonly string[]) => NewAuditRow[];
 
 export class KeyRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -44,7 +48,7 @@ export class KeyRepository {
    * key signed has expired before that key leaves the JWKS.
    * With `onlyIfNone`, inserts only when no published key exists (first start; several nodes may race).
    */
-  async insert(row: SigningKeyRow, retireOthersAt: number | null, onlyIfNone = false): Promise<boolean> {
+  async insert(row: SigningKeyRow, retireOthersAt: number | null, onlyIfNone = false, audit?: KeyAudit): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       await lockKeyWriters(trx);
       if (onlyIfNone) {
@@ -55,11 +59,14 @@ export class KeyRepository {
           .executeTakeFirst();
         if (any) return false;
       }
+      let retired: string[] = [];
       if (retireOthersAt !== null) {
+        if (audit) retired = (await trx.selectFrom('signing_keys').select('kid').where('retire_at', 'is', null).execute()).map((r) => r.kid);
         await trx.updateTable('signing_keys').set({ retire_at: retireOthersAt }).where('retire_at', 'is', null).execute();
       }
       await trx.insertInto('signing_keys').values(row).execute();
       await recordChange(trx, 'key', row.kid, row.created_at);
+      if (audit) await insertAuditRows(trx, audit(retired));
       return true;
     });
   }

@@ -5,6 +5,9 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { StoreSetupError, type Dialect, type Store } from './database.js';
 
+/** Audit rows younger than this many days cannot be deleted by anyone through the server's paths (the trigger refuses). */
+export const AUDIT_RETENTION_FLOOR_DAYS = 30;
+
 function migrations(dialect: Dialect): Record<string, Migration> {
   const serial = dialect === 'postgres' ? sql`bigserial primary key` : sql`integer primary key autoincrement`;
   const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
@@ -77,6 +80,84 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           await db.schema.alterTable('clients').addColumn(column, 'text').execute();
         }
         await db.schema.alterTable('clients').addColumn('certificate_bound_tokens', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
+    '0010_audit_events': {
+      // Append-only: nobody updates a row, and rows leave only by retention, once older than the
+      // floor below (store/audit-repository.ts prunes; docs/operations.md has the GRANTs).
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('id', serial)
+          .addColumn('at', bigint, (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text')
+          .addColumn('client_id', 'text')
+          .addColumn('address', 'text')
+          .addColumn('correlation_id', 'text')
+          .addColumn('details', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_events_at').on('audit_events').columns(['at', 'id']).execute();
+        await db.schema.createIndex('audit_events_client_at').on('audit_events').columns(['client_id', 'at']).execute();
+        await db.schema.createIndex('audit_events_type_at').on('audit_events').columns(['type', 'at']).execute();
+        const floorMs = AUDIT_RETENTION_FLOOR_DAYS * 86_400_000;
+        if (dialect === 'sqlite') {
+          await sql`create trigger audit_events_no_update before update on audit_events begin select raise(abort, 'audit_events is append-only'); end`.execute(db);
+          await sql.raw(
+            `create trigger audit_events_no_early_delete before delete on audit_events
+             when old.at > (cast(strftime('%s','now') as integer) * 1000 - ${floorMs})
+             begin select raise(abort, 'audit_events rows are kept at least ${AUDIT_RETENTION_FLOOR_DAYS} days'); end`,
+          ).execute(db);
+          return;
+        }
+        // A row leaves only through d1authz_prune_audit_events (SECURITY DEFINER, run with the
+        // owner's rights), and only once older than the floor: the server's role needs no DELETE.
+        await sql.raw(`
+          create function d1authz_audit_events_guard() returns trigger language plpgsql as $$
+          begin
+            if tg_op = 'DELETE'
+               and current_setting('d1authz.audit_pruning', true) = 'on'
+               and old.at < (extract(epoch from now()) * 1000)::bigint - ${floorMs} then
+              return old;
+            end if;
+            raise exception 'audit_events is append-only (% refused)', tg_op using errcode = 'insufficient_privilege';
+          end $$`).execute(db);
+        await sql`create trigger audit_events_append_only before update or delete on audit_events for each row execute function d1authz_audit_events_guard()`.execute(db);
+        await sql`create trigger audit_events_no_truncate before truncate on audit_events for each statement execute function d1authz_audit_events_guard()`.execute(db);
+        // The schema is pinned (pg_temp last), so a caller's temporary table cannot stand in for the real one.
+        const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+        const schema = '"' + rows[0]!.schema.replaceAll('"', '""') + '"';
+        await sql.raw(`
+          create function d1authz_prune_audit_events(before_ms bigint, max_rows integer) returns integer
+          language plpgsql security definer set search_path = ${schema}, pg_temp as $$
+          declare
+            n integer;
+          begin
+            perform set_config('d1authz.audit_pruning', 'on', true);
+            delete from audit_events where id in (
+              select id from audit_events where at < least(before_ms, (extract(epoch from now()) * 1000)::bigint - ${floorMs})
+              order by at limit greatest(1, least(max_rows, 10000)));
+            get diagnostics n = row_count;
+            perform set_config('d1authz.audit_pruning', 'off', true);
+            return n;
+          end $$`).execute(db);
+        // Functions are executable by PUBLIC by default: only the owner, and whom it grants (docs/operations.md).
+        await sql`revoke all on function d1authz_prune_audit_events(bigint, integer) from public`.execute(db);
+      },
+    },
+    '0014_admin_tokens': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('admin_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', bigint)
+          .addColumn('last_used_at', bigint)
+          .execute();
       },
     },
   };

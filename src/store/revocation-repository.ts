@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
 import { recordChange } from './client-repository.js';
 import type { Database, RevocationsTable } from './schema.js';
 
@@ -49,7 +50,7 @@ export class RevocationRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Revokes one token by jti; false when it was revoked already (idempotent). */
-  async revokeToken(row: { jti: string; clientId: string; expiresAt: number; at: number }): Promise<boolean> {
+  async revokeToken(row: { jti: string; clientId: string; expiresAt: number; at: number }, audit?: NewAuditRow): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       await serialiseWriters(trx);
       const existing = await trx.selectFrom('revocations').select('seq').where('jti', '=', row.jti).executeTakeFirst();
@@ -59,6 +60,7 @@ export class RevocationRepository {
         .values({ kind: 'token', jti: row.jti, client_id: row.clientId, issued_before: null, expires_at: row.expiresAt, created_at: row.at })
         .execute();
       await recordChange(trx, 'revocation', row.jti, row.at);
+      if (audit) await insertAuditRows(trx, [audit]);
       return true;
     });
   }

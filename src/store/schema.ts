@@ -68,10 +68,41 @@ export interface RevocationsTable {
   created_at: number;
 }
 
+/**
+ * The audit trail (migration 0010): append-only, one row per event. `details` is a JSON object
+ * (before/after of a record, scopes, jti...): never a secret, a hash or a token.
+ */
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  /** Who: the OS user of the CLI, the client for its own requests. */
+  actor: string | null;
+  client_id: string | null;
+  address: string | null;
+  correlation_id: string | null;
+  details: string;
+}
+
+/** Admin API credentials (migration 0014): the token itself is never stored, only its scrypt hash. */
+export interface AdminTokensTable {
+  /** Public half of the token (d1at_<id>_<secret>): finds the row without a scan. */
+  id: string;
+  name: string;
+  role: 'admin' | 'viewer';
+  token_hash: string;
+  created_at: number;
+  created_by: string;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
 export interface Database {
   clients: ClientsTable;
   client_secrets: ClientSecretsTable;
   signing_keys: SigningKeysTable;
   changes: ChangesTable;
   revocations: RevocationsTable;
+  admin_tokens: AdminTokensTable;
+  audit_events: AuditEventsTable;
 }

@@ -41,9 +41,10 @@ export interface ServeProcess {
  * (D1AUTHZ_WORKERS) or the args (--workers N) ask for a cluster: the product default (one worker
  * per CPU) would multiply start-up time in tests that are not about the cluster.
  */
-export async function spawnServe(env: Record<string, string>, port: number, args: string[] = []): Promise<ServeProcess> {
+export async function spawnServe(env: Record<string, string>, port: number, args: string[] = [], options: { startTimeoutMs?: number } = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
-    env: { D1AUTHZ_WORKERS: '1', ...env, D1AUTHZ_PORT: String(port) },
+    // The admin listener's default port (9090) would collide between the servers of one test: off unless asked for.
+    env: { D1AUTHZ_WORKERS: '1', D1AUTHZ_ADMIN_PORT: '0', ...env, D1AUTHZ_PORT: String(port) },
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -52,7 +53,7 @@ export async function spawnServe(env: Record<string, string>, port: number, args
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000; // generous: start-up takes tens of seconds on a loaded machine
+  const deadline = Date.now() + (options.startTimeoutMs ?? 90_000); // generous: start-up takes tens of seconds on a loaded machine
   for (;;) {
     if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}: ${output}`);
     try {

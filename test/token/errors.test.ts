@@ -122,7 +122,7 @@ describe('token endpoint: errors', () => {
     const res = await server.post('grant_type=client_credentials', { ...FORM, authorization: basicAuth('nobody', 'whatever-secret'), 'x-correlation-id': 'reason-check' });
     assert.doesNotMatch(JSON.stringify(res.json), /unknown_client/);
     await new Promise((r) => setTimeout(r, 50));
-    const line = server.logs.map((l) => JSON.parse(l)).find((l) => l.correlation_id === 'reason-check');
+    const line = server.logs.map((l) => JSON.parse(l)).find((l) => l.correlation_id === 'reason-check' && l.msg === 'request');
     assert.ok(line, 'request logged');
     assert.match(line.detail, /unknown_client/);
   });

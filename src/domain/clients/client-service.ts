@@ -5,9 +5,23 @@ import { CLIENT_ID_PATTERN, GRANT_TYPES, type Client, type ClientSecret } from '
 import { generateSecret, hashSecret } from './secret-hash.js';
 import { secretForm } from './secret-form.js';
 import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';
+import { clientChange, type AdminAuditLog } from '../audit/admin-audit.js';
 
 export class ClientAdminError extends Error {
-  override readonly name = 'ClientAdminError';
+  override readonly name: string = 'ClientAdminError';
+}
+
+export class ClientNotFoundError extends ClientAdminError {
+  override readonly name = 'ClientNotFoundError';
+}
+
+export class ClientExistsError extends ClientAdminError {
+  override readonly name = 'ClientExistsError';
+}
+
+/** The record changed since the version the caller read (an admin API If-Match that no longer holds). */
+export class ClientChangedError extends ClientAdminError {
+  override readonly name = 'ClientChangedError';
 }
 
 /** Imported secrets shorter than this are refused unless forced (D1 onboarding sometimes dictates one). */
@@ -66,13 +80,22 @@ function checkScopes(label: string, scopes: readonly string[]): string[] {
 }
 
 export class ClientService {
-  private readonly listeners: ((clientId: string) => void)[] = [];
+  private listeners: ((clientId: string) => void)[] = [];
 
   constructor(
     private readonly repo: ClientRepository,
     private readonly policy: ClientServicePolicy,
     private readonly now: () => number = Date.now,
+    /** Every change is audited in its own transaction (who, and the record before and after). */
+    private readonly audit?: AdminAuditLog,
   ) {}
+
+  /** The same service, its changes audited as `actor` (an admin API token): one per request, sharing the change listeners. */
+  actingAs(actor: string): ClientService {
+    const service = new ClientService(this.repo, this.policy, this.now, this.audit && { ...this.audit, actor, logged: this.audit.logged });
+    service.listeners = this.listeners;
+    return service;
+  }
 
   /** Called after each committed change to a client made through this service: the process that made it knows it at once. */
   onChange(listener: (clientId: string) => void): void {
@@ -104,13 +127,21 @@ export class ClientService {
       ...this.tlsPatch(settings.tls),
     });
     const hash = await hashSecret(secret, this.policy.scryptCost);
-    if (!(await this.repo.create(client, hash, this.cutoff(now)))) throw new ClientAdminError(`client ${clientId} exists already`);
+    const audit = clientChange(this.audit, 'client.created', clientId, now, { secret_imported: secretInput.secret !== undefined });
+    if (!(await this.repo.create(client, hash, this.cutoff(now), audit?.row))) throw new ClientExistsError(`client ${clientId} exists already`);
+    audit?.committed();
     this.changed(clientId);
     return { client, clientSecret: secret };
   }
 
-  async update(clientId: string, settings: ClientSettings): Promise<Client> {
+  /**
+   * `expectedVersion` (a Client's updatedAt, as read by the caller) makes the update conditional: it is
+   * refused with ClientChangedError when anyone changed the client since, even in a race.
+   */
+  async update(clientId: string, settings: ClientSettings, options: { expectedVersion?: number } = {}): Promise<Client> {
     const current = await this.get(clientId);
+    const expected = options.expectedVersion;
+    if (expected !== undefined && current.updatedAt !== expected) throw this.changedSince(clientId);
     const patch: ClientPatch = {
       name: settings.name,
       allowedScopes: settings.scopes,
@@ -122,9 +153,13 @@ export class ClientService {
     };
     const defined = Object.fromEntries(Object.entries({ ...patch, ...this.tlsPatch(settings.tls) }).filter(([, v]) => v !== undefined)) as ClientPatch;
     const next = this.validate({ ...current, ...defined });
-    await this.repo.update(clientId, defined, this.now());
+    // The version must move forward even when two changes land within one millisecond.
+    const at = Math.max(this.now(), current.updatedAt + 1);
+    const audit = clientChange(this.audit, 'client.updated', clientId, at);
+    if (!(await this.repo.update(clientId, defined, at, audit?.row, expected))) throw expected === undefined ? this.notFound(clientId) : this.changedSince(clientId);
+    audit?.committed();
     this.changed(clientId);
-    return next;
+    return { ...next, updatedAt: at };
   }
 
   /**
@@ -141,13 +176,17 @@ export class ClientService {
       while (this.now() < nextSecond) await new Promise((resolve) => setTimeout(resolve, nextSecond - this.now() + 1));
     }
     const now = this.now();
-    if (!(await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now)))) throw this.notFound(clientId);
+    const audit = clientChange(this.audit, enabled ? 'client.enabled' : 'client.disabled', clientId, now);
+    if (!(await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now), audit?.row))) throw this.notFound(clientId);
+    audit?.committed();
     this.changed(clientId);
   }
 
   async delete(clientId: string): Promise<void> {
     const now = this.now();
-    if (!(await this.repo.delete(clientId, now, this.cutoff(now)))) throw this.notFound(clientId);
+    const audit = clientChange(this.audit, 'client.deleted', clientId, now);
+    if (!(await this.repo.delete(clientId, now, this.cutoff(now), audit?.row))) throw this.notFound(clientId);
+    audit?.committed();
     this.changed(clientId);
   }
 
@@ -169,7 +208,12 @@ export class ClientService {
     // A raised D1AUTHZ_SCRYPT_COST reaches the client's secret at a rotation without grace (--grace 0).
     const live = graceSeconds > 0 ? (await this.repo.find(clientId))?.secrets.find((s) => s.expiresAt === null || s.expiresAt > now) : undefined;
     const hash = await hashSecret(secret, this.policy.scryptCost, live?.hash);
-    if (!(await this.repo.addSecret(clientId, hash, expireAt, now))) throw this.notFound(clientId);
+    const audit = clientChange(this.audit, 'client.secret_rotated', clientId, now, {
+      grace_seconds: graceSeconds,
+      secret_imported: secretInput.secret !== undefined,
+    });
+    if (!(await this.repo.addSecret(clientId, hash, expireAt, now, audit?.row))) throw this.notFound(clientId);
+    audit?.committed();
     this.changed(clientId);
     return { clientSecret: secret, oldSecretsExpireAt: new Date(expireAt).toISOString() };
   }
@@ -220,6 +264,10 @@ export class ClientService {
   }
 
   private notFound(clientId: string): ClientAdminError {
-    return new ClientAdminError(`no client ${clientId}`);
+    return new ClientNotFoundError(`no client ${clientId}`);
+  }
+
+  private changedSince(clientId: string): ClientAdminError {
+    return new ClientChangedError(`client ${clientId} was changed since it was read; read it again`);
   }
 }

@@ -1,6 +1,8 @@
 /** Creating and rotating signing keys (used at first start and by `d1-authz keys rotate`). */
 import type { SigningAlgorithm } from '../../config/schema.js';
 import type { KeyRepository, SigningKeyRow } from '../../store/key-repository.js';
+import type { NewAuditRow } from '../../store/audit-repository.js';
+import { keyChange, type AdminAuditLog } from '../audit/admin-audit.js';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.js';
 import { MasterKeyError } from './master-key.js';
 import { generateSigningKey } from './key-generation.js';
@@ -29,7 +31,33 @@ export class KeyService {
     private readonly masterKey: Buffer,
     private readonly policy: KeyPolicy,
     private readonly now: () => number = Date.now,
+    private readonly audit?: AdminAuditLog,
   ) {}
+
+  /** The same service, its changes audited as `actor` (an admin API token). */
+  actingAs(actor: string): KeyService {
+    return new KeyService(this.repo, this.masterKey, this.policy, this.now, this.audit && { ...this.audit, actor, logged: this.audit.logged });
+  }
+
+  /**
+   * key.rotated for the new key and key.retired for each key it replaces (with when it leaves the
+   * JWKS), written in the insert's transaction and logged once it committed.
+   */
+  private audited(row: SigningKeyRow, retireAt: number | null, first: boolean) {
+    if (!this.audit) return { rows: undefined, committed: () => {} };
+    const log = this.audit;
+    const events: { row: NewAuditRow; committed(): void }[] = [];
+    const iso = (t: number) => new Date(t).toISOString();
+    return {
+      rows: (retired: readonly string[]) => {
+        events.length = 0;
+        events.push(keyChange(log, 'key.rotated', row.created_at, { kid: row.kid, alg: row.alg, activate_at: iso(row.activate_at), first_key: first })!);
+        for (const kid of retired) events.push(keyChange(log, 'key.retired', row.created_at, { kid, replaced_by: row.kid, retire_at: retireAt === null ? null : iso(retireAt) })!);
+        return events.map((e) => e.row);
+      },
+      committed: () => events.forEach((e) => e.committed()),
+    };
+  }
 
   private row(alg: SigningAlgorithm, activateAt: number): SigningKeyRow {
     const key = generateSigningKey(alg);
@@ -47,7 +75,10 @@ export class KeyService {
   /** First start: a key that signs at once, unless one exists already. Returns its kid, or null. */
   async ensureKey(): Promise<string | null> {
     const row = this.row(this.policy.signingAlg, this.now());
-    return (await this.repo.insert(row, null, true)) ? row.kid : null;
+    const audit = this.audited(row, null, true);
+    if (!(await this.repo.insert(row, null, true, audit.rows))) return null;
+    audit.committed();
+    return row.kid;
   }
 
   /**
@@ -59,7 +90,10 @@ export class KeyService {
     await this.assertOpensPublishedKeys(now);
     const activateAt = now + 1000 * (options.activateInSeconds ?? this.policy.keyActivationDelay);
     const row = this.row(options.alg ?? this.policy.signingAlg, activateAt);
-    await this.repo.insert(row, activateAt + 1000 * (this.policy.maxTokenTtl + this.policy.clockSkew));
+    const retireAt = activateAt + 1000 * (this.policy.maxTokenTtl + this.policy.clockSkew);
+    const audit = this.audited(row, retireAt, false);
+    await this.repo.insert(row, retireAt, false, audit.rows);
+    audit.committed();
     await this.repo.deleteRetired(now - 86_400_000);
     return this.info(row, null, now);
   }

@@ -9,6 +9,8 @@ import type { RevocationRepository, RevocationRow } from '../../store/revocation
 import { StoreUnavailableError } from '../clients/client-directory.js';
 import type { TokenVerifier } from '../tokens/token-verifier.js';
 import type { RevocationList } from './revocation-list.js';
+import { toAuditRow, type AuditEvent } from '../audit/audit-event.js';
+import { sourceAddress, type RequestOrigin } from '../audit/request-audit.js';
 
 export type RevocationOutcome = 'revoked' | 'already_revoked' | 'not_owner' | 'invalid_token' | 'expired';
 
@@ -55,6 +57,8 @@ export class RevocationService {
     private readonly policy: RevocationPolicy,
     private readonly onError: (err: Error, what: string) => void,
     private readonly now: () => number = Date.now,
+    /** token.revoked is written in the revocation's transaction, logged after it committed. */
+    private readonly auditLog?: (event: AuditEvent, at: number) => void,
   ) {}
 
   /** Loads every live revocation, then keeps the list current. */
@@ -107,13 +111,24 @@ export class RevocationService {
    * (RFC 7009 §2.2: "invalid tokens do not cause an error response"), so a caller holding someone
    * else's token learns nothing about it.
    */
-  async revoke(callerClientId: string, token: string): Promise<RevocationOutcome> {
+  async revoke(callerClientId: string, token: string, origin?: RequestOrigin): Promise<RevocationOutcome> {
     const verified = this.verifier.verify(token);
     if (!verified.ok) return verified.reason === 'expired' ? 'expired' : 'invalid_token';
     const { claims } = verified;
     if (claims.client_id !== callerClientId) return 'not_owner';
     const expiresAt = (claims.exp + this.policy.clockSkew) * 1000;
-    const inserted = await fromStore('revoking a token', () => this.repo.revokeToken({ jti: claims.jti, clientId: claims.client_id, expiresAt, at: this.now() }));
+    const at = this.now();
+    const event: AuditEvent = {
+      type: 'token.revoked',
+      actor: callerClientId,
+      clientId: claims.client_id,
+      address: sourceAddress(origin),
+      correlationId: origin?.correlationId,
+      details: { jti: claims.jti, exp: new Date(claims.exp * 1000).toISOString() },
+    };
+    const audit = this.auditLog ? toAuditRow(event, at) : undefined;
+    const inserted = await fromStore('revoking a token', () => this.repo.revokeToken({ jti: claims.jti, clientId: claims.client_id, expiresAt, at }, audit));
+    if (inserted) this.auditLog?.(event, at);
     this.list.addToken(claims.jti, expiresAt);
     return inserted ? 'revoked' : 'already_revoked';
   }

@@ -41,8 +41,9 @@ export class TokenIssuer {
     const id = JSON.stringify(client.clientId);
     const aud = client.audience === null ? this.defaultAudienceJson : JSON.stringify(client.audience);
     const scope = scopes.join(' ');
+    const jti = randomUUID();
     const payload =
-      `{"iss":${this.issuerJson},"sub":${id},"aud":${aud},"client_id":${id},"iat":${iat},"exp":${exp},"jti":"${randomUUID()}"` +
+      `{"iss":${this.issuerJson},"sub":${id},"aud":${aud},"client_id":${id},"iat":${iat},"exp":${exp},"jti":"${jti}"` +
       (scope === '' ? '' : `,"scope":${JSON.stringify(scope)}`) +
       (confirmation ? `,"cnf":{"x5t#S256":${JSON.stringify(confirmation['x5t#S256'])}}}` : '}');
     return {
@@ -50,6 +51,7 @@ export class TokenIssuer {
       expiresIn: ttl,
       expiresAt: new Date(exp * 1000).toISOString(),
       scope,
+      jti,
     };
   }
 }

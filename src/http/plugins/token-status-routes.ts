@@ -37,6 +37,7 @@ const formRequest = (request: FastifyRequest, certificates: ClientCertificateSou
   authorization: request.headers.authorization,
   body: typeof request.body === 'string' ? request.body : undefined,
   clientCertificate: certificates?.fromRequest(request.raw, request.log),
+  origin: request.origin,
 });
 
 // RFC 7662 §2.2 and RFC 7009 §2.2 answers describe token state: never cached (RFC 6749 §5.1 headers).
@@ -93,6 +94,7 @@ export async function tokenStatusRoutes(app: FastifyInstance, options: TokenStat
         authorization: request.headers.authorization,
         clientCertificate: options.certificates?.fromRequest(request.raw, request.log),
         since: (request.query as Record<string, unknown>).since,
+        origin: request.origin,
       },
       options.deps.feed,
     );

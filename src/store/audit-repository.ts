@@ -1,0 +1,66 @@
+/**
+ * The audit_events table (migration 0010): inserts (one row inside the caller's transaction, or a
+ * batch), reads for `d1-authz audit`, and retention pruning. Nothing here updates a row.
+ */
+import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { AUDIT_RETENTION_FLOOR_DAYS } from './migrations.js';
+import type { AuditEventsTable, Database } from './schema.js';
+
+export type AuditRow = Selectable<AuditEventsTable>;
+export type NewAuditRow = Insertable<AuditEventsTable>;
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Rows per INSERT statement: well inside SQLite's bound-parameter limit (7 columns a row). */
+const ROWS_PER_STATEMENT = 500;
+
+/** Inserts rows with the caller's connection or transaction (admin changes pass their transaction). */
+export async function insertAuditRows(db: Db, rows: readonly NewAuditRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    await db.insertInto('audit_events').values(rows.slice(i, i + ROWS_PER_STATEMENT)).execute();
+  }
+}
+
+export interface AuditQuery {
+  readonly clientId?: string;
+  readonly type?: string;
+  /** Epoch ms, inclusive. */
+  readonly since?: number;
+  /** Epoch ms, exclusive. */
+  readonly until?: number;
+  readonly limit: number;
+}
+
+export class AuditRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  insert(rows: readonly NewAuditRow[]): Promise<void> {
+    return this.db.transaction().execute((trx) => insertAuditRows(trx, rows));
+  }
+
+  /** Newest first. */
+  async find(q: AuditQuery): Promise<AuditRow[]> {
+    let query = this.db.selectFrom('audit_events').selectAll();
+    if (q.clientId !== undefined) query = query.where('client_id', '=', q.clientId);
+    if (q.type !== undefined) query = query.where('type', '=', q.type);
+    if (q.since !== undefined) query = query.where('at', '>=', q.since);
+    if (q.until !== undefined) query = query.where('at', '<', q.until);
+    return query.orderBy('at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+  }
+
+  /**
+   * Deletes at most `maxRows` of the oldest rows older than `before` (epoch ms); returns how many.
+   * PostgreSQL: through the migration's SECURITY DEFINER function, so the server's role needs no
+   * DELETE on the table. Both stores refuse rows younger than the retention floor.
+   */
+  async prune(before: number, maxRows: number): Promise<number> {
+    if (this.db.getExecutor().adapter instanceof PostgresAdapter) {
+      const { rows } = await sql<{ n: number }>`select d1authz_prune_audit_events(${before}, ${maxRows}) as n`.execute(this.db);
+      return Number(rows[0]?.n ?? 0);
+    }
+    const floor = Date.now() - AUDIT_RETENTION_FLOOR_DAYS * 86_400_000;
+    const oldest = this.db.selectFrom('audit_events').select('id').where('at', '<', Math.min(before, floor)).orderBy('at').limit(maxRows);
+    const result = await this.db.deleteFrom('audit_events').where('id', 'in', oldest).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
