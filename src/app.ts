@@ -35,7 +35,7 @@ import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-o
 import { createTokenStatus, type TokenStatus } from './token-status.js';
 import { userInfo } from 'node:os';
 import { auditLogLine } from './domain/audit/audit-log.js';
-import type { AuditEvent } from './domain/audit/audit-event.js';
+import { presentedClientId, type AuditEvent } from './domain/audit/audit-event.js';
 import { AuditTrail } from './domain/audit/audit-trail.js';
 import { RequestAudit, type AuthenticationFailure } from './domain/audit/request-audit.js';
 import { StoreUnavailableError } from './domain/clients/client-directory.js';
@@ -57,7 +57,9 @@ function startAuditTrail(repo: AuditRepository, config: Config, logger: Logger, 
   return trail;
 }
 import type { Lockout } from './domain/lockout/lockout.js';
-import { createLockout, lockoutDeps } from './lockout.js';
+import { createLockout, lockoutDeps, lockoutSettings, openLockoutCounters } from './lockout.js';
+import { auditRoutes } from './admin/routes/audit.js';
+import { lockoutRoutes } from './admin/routes/lockouts.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>, stream?: DestinationStream): Logger {
   return pino(
@@ -215,7 +217,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
   const onAuthenticationFailure = (failure: AuthenticationFailure) => requestAudit.authenticationFailed(failure);
   const lockout = await createLockout({ config, store: services.store, cache: credentials, directory, logger });
-  lockout?.onLockout((event) => logAudit({ type: 'client.locked_out', ...event } as unknown as AuditEvent, Date.now()));
+  // client.locked_out: stored with the request events (and logged), or only logged with D1AUTHZ_AUDIT=false.
+  lockout?.onLockout((event) => {
+    const record: AuditEvent = {
+      type: 'client.locked_out',
+      address: event.address,
+      ...(event.clientId !== undefined ? { clientId: presentedClientId(event.clientId) } : {}),
+      details: { scope: event.clientId === undefined ? 'address' : 'client', locked_until: event.lockedUntil.toISOString(), lock_seconds: event.lockSeconds },
+    };
+    if (audit) audit.record(record);
+    else logAudit(record, Date.now());
+  });
   const tokenStatus = await createTokenStatus({ config, store: services.store, keyRing, directory, authenticator, logger, auditLog: logAudit, onAuthenticationFailure, lockout });
   directory.beforeLoad(() => tokenStatus.sync());
 
@@ -284,6 +296,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           tokens: services.adminTokens,
           logLevel,
           readiness,
+          extraRoutes: [
+            auditRoutes(services.repos.audit, metrics),
+            lockoutRoutes(() => openLockoutCounters(config, services.store, logger), lockoutSettings(config)),
+          ],
           ...(metrics ? { metrics } : {}),
           ...(https ? { https: tlsServerOptions({ tlsCert: config.tlsCert, tlsKey: config.tlsKey, tlsClientCa: undefined }) } : {}),
         });

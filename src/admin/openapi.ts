@@ -89,6 +89,52 @@ export function adminOpenApi(config: Pick<Config, 'adminHost' | 'adminPort'>): o
         },
         KeyList: { type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', items: ref('Key') } } },
         Identity: { type: 'object', required: ['name', 'role'], additionalProperties: false, properties: { name: str, role: { type: 'string', enum: ['admin', 'viewer'] } } },
+        AuditPage: {
+          type: 'object',
+          required: ['items', 'next_cursor'],
+          additionalProperties: false,
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['id', 'at', 'type', 'actor', 'client_id', 'address', 'correlation_id', 'details'],
+                additionalProperties: false,
+                properties: { id: { type: 'integer' }, at: time, type: str, actor: nstr, client_id: nstr, address: nstr, correlation_id: nstr, details: {} },
+              },
+            },
+            next_cursor: nstr,
+          },
+        },
+        Stats: {
+          type: 'object',
+          required: ['minutes', 'issued', 'failed', 'locked_out', 'failures_by_reason', 'p99_ms'],
+          additionalProperties: false,
+          properties: {
+            minutes: { type: 'array', items: time },
+            issued: { type: 'array', items: { type: 'integer' } },
+            failed: { type: 'array', items: { type: 'integer' } },
+            locked_out: { type: 'array', items: { type: 'integer' } },
+            failures_by_reason: { type: 'object', additionalProperties: { type: 'integer' } },
+            p99_ms: { type: ['number', 'null'], description: "upper bound of the latency bucket holding the 99th percentile of this process's issued tokens" },
+          },
+        },
+        Lockouts: {
+          type: 'object',
+          required: ['items'],
+          additionalProperties: false,
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['address', 'client_id', 'locked', 'locked_until', 'lock_seconds', 'failures_in_window', 'last_failure_at'],
+                additionalProperties: false,
+                properties: { address: str, client_id: nstr, locked: { type: 'boolean' }, locked_until: ntime, lock_seconds: { type: 'integer' }, failures_in_window: { type: 'integer' }, last_failure_at: time },
+              },
+            },
+          },
+        },
         LogLevel: { type: 'object', required: ['level'], additionalProperties: false, properties: { level: { type: 'string', enum: [...LOG_LEVELS] } } },
       },
     },
@@ -145,6 +191,32 @@ export function adminOpenApi(config: Pick<Config, 'adminHost' | 'adminPort'>): o
           requestBody: { required: false, ...json({ type: 'object', additionalProperties: false, properties: { alg: { type: 'string', enum: ['ES256', 'RS256', 'PS256', 'EdDSA'] }, activate_in: { type: 'integer', minimum: 0 }, force: { type: 'boolean' } } }) },
           responses: { '201': { description: 'the new key', ...json(ref('Key')) }, '400': errorResponse('activation too soon'), ...authErrors },
         },
+      },
+      '/audit': {
+        get: {
+          summary: 'the audit trail, newest first',
+          parameters: [
+            { name: 'client', in: 'query', schema: str },
+            { name: 'event', in: 'query', schema: str, description: 'e.g. client.created, token.issued' },
+            { name: 'since', in: 'query', schema: time },
+            { name: 'until', in: 'query', schema: time },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+            { name: 'cursor', in: 'query', schema: str, description: 'next_cursor of the previous page' },
+          ],
+          responses: { '200': { description: 'a page of events', ...json(ref('AuditPage')) }, '400': errorResponse('bad filter'), ...authErrors },
+        },
+      },
+      '/stats': {
+        get: {
+          summary: 'tokens issued, failed authentications and lock-outs per minute (all nodes, from the audit trail), failures by reason, p99',
+          parameters: [{ name: 'minutes', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1440, default: 60 } }],
+          responses: { '200': { description: 'the series', ...json(ref('Stats')) }, '400': errorResponse('bad window'), ...authErrors },
+        },
+      },
+      '/lockouts': { get: { summary: 'addresses and (client, address) pairs locked or with failures in the window', responses: { '200': { description: 'counters', ...json(ref('Lockouts')) }, ...authErrors } } },
+      '/lockouts/{subject}': {
+        parameters: [{ name: 'subject', in: 'path', required: true, schema: str, description: 'an address or a client id' }],
+        delete: { summary: 'clear the counters (and locks) of an address or client id', responses: { '200': { description: 'cleared', ...json({ type: 'object', required: ['cleared'], properties: { cleared: { type: 'integer' } } }) }, ...authErrors } },
       },
       '/log-level': {
         get: { summary: 'the running log level', responses: { '200': { description: 'level', ...json(ref('LogLevel')) }, ...authErrors } },

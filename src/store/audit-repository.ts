@@ -28,6 +28,8 @@ export interface AuditQuery {
   readonly since?: number;
   /** Epoch ms, exclusive. */
   readonly until?: number;
+  /** Paging, newest first: only rows older than this (at, id) position. */
+  readonly before?: { readonly at: number; readonly id: number };
   readonly limit: number;
 }
 
@@ -45,7 +47,21 @@ export class AuditRepository {
     if (q.type !== undefined) query = query.where('type', '=', q.type);
     if (q.since !== undefined) query = query.where('at', '>=', q.since);
     if (q.until !== undefined) query = query.where('at', '<', q.until);
+    const before = q.before;
+    if (before) query = query.where((eb) => eb.or([eb('at', '<', before.at), eb.and([eb('at', '=', before.at), eb('id', '<', before.id)])]));
     return query.orderBy('at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+  }
+
+  /** Events of `types` since `since` (epoch ms), counted per minute: what the console's overview charts. */
+  async countPerMinute(types: readonly string[], since: number): Promise<{ type: string; minute: number; n: number }[]> {
+    const rows = await this.db
+      .selectFrom('audit_events')
+      .select(['type', sql<number>`(at / 60000)`.as('minute'), sql<number>`count(*)`.as('n')])
+      .where('type', 'in', [...types])
+      .where('at', '>=', since)
+      .groupBy(['type', sql`(at / 60000)`])
+      .execute();
+    return rows.map((r) => ({ type: r.type, minute: Math.floor(Number(r.minute)), n: Number(r.n) }));
   }
 
   /**

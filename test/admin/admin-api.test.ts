@@ -174,6 +174,42 @@ describe('admin API', () => {
     await call('PUT', '/log-level', { token: admin, body: { level: 'info' } });
   });
 
+  it('reads the audit trail with the admin token as the actor of every change, pages it, and counts per minute', async () => {
+    const created = await call('POST', '/clients', { token: admin, body: { client_id: 'audited' } });
+    assert.equal(created.status, 201);
+    assert.equal((await server.token('audited', created.body.client_secret)).status, 200);
+    assert.equal((await server.token('audited', 'wrong-wrong-wrong-wrong-wrong-wrong-wrong')).status, 401);
+    const byApi = await checked('GET', '/audit?client=audited&event=client.created', '/audit', { token: viewer });
+    assert.equal(byApi.status, 200);
+    assert.equal(byApi.body.items.length, 1);
+    assert.equal(byApi.body.items[0].actor, 'admin-token:ops-admin');
+    assert.ok(!JSON.stringify(byApi.body).includes(created.body.client_secret));
+    // Every change made through the API so far names the token, never the OS user.
+    const changes = await call('GET', '/audit?limit=1000', { token: viewer });
+    const adminChanges = changes.body.items.filter((e: any) => /^(client|key)\./.test(e.type) && e.type !== 'client.authentication_failed' && e.type !== 'client.locked_out' && e.actor?.startsWith('admin-token:'));
+    for (const type of ['client.created', 'client.updated', 'client.disabled', 'client.enabled', 'client.deleted', 'client.secret_rotated', 'key.rotated']) {
+      assert.ok(adminChanges.some((e: any) => e.type === type), `${type} audited with the token as actor`);
+    }
+    const first = await checked('GET', '/audit?limit=2', '/audit', { token: viewer });
+    assert.equal(first.body.items.length, 2);
+    const next = await checked('GET', `/audit?limit=2&cursor=${first.body.next_cursor}`, '/audit', { token: viewer });
+    assert.ok(next.body.items.every((e: any) => !first.body.items.some((f: any) => f.id === e.id)), 'pages do not overlap');
+    assert.equal((await checked('GET', '/audit?since=yesterday', '/audit', { token: viewer })).status, 400);
+    await waitFor('the token events flushed', async () => {
+      const stats = await checked('GET', '/stats?minutes=5', '/stats', { token: viewer });
+      return stats.body.issued.reduce((a: number, b: number) => a + b, 0) > 0 && stats.body.failures_by_reason.wrong_secret >= 1 && stats.body;
+    }, 10_000);
+  });
+
+  it('lists and clears lockout counters', async () => {
+    const listed = await checked('GET', '/lockouts', '/lockouts', { token: viewer });
+    assert.equal(listed.status, 200);
+    assert.ok(listed.body.items.some((r: any) => r.client_id === 'audited'), 'the failure above is counted');
+    assert.equal((await checked('DELETE', '/lockouts/audited', '/lockouts/{subject}', { token: viewer })).status, 403);
+    const cleared = await checked('DELETE', '/lockouts/audited', '/lockouts/{subject}', { token: admin });
+    assert.ok(cleared.body.cleared >= 1);
+  });
+
   it('never logs an admin token or a client secret', async () => {
     const created = await call('POST', '/clients', { token: admin, body: { client_id: 'log-check' } });
     for (const line of server.logs) {
