@@ -19,7 +19,8 @@ describe('load shedding', () => {
   let auth: string;
   before(async () => {
     // A long request time-out: the held requests stay in progress however slow the machine is.
-    server = await startTestServer({ maxInFlight: MAX_IN_FLIGHT }, { timeouts: { headersMs: 60_000, requestMs: 60_000, keepAliveMs: 65_000, checkIntervalMs: 1_000 } });
+    // /metrics on the public listener too (it is on the admin listener by default): it must not be shed either.
+    server = await startTestServer({ maxInFlight: MAX_IN_FLIGHT, publicMetrics: true }, { timeouts: { headersMs: 60_000, requestMs: 60_000, keepAliveMs: 65_000, checkIntervalMs: 1_000 } });
     const d1 = await server.createClient('d1');
     auth = basicAuth(d1.clientId, d1.clientSecret);
     // The secret is verified once (the slow hash), so the held requests below are cheap.
