@@ -5,6 +5,7 @@ import { logSettingWarnings } from '../config/warnings.js';
 import { createGateway } from '../gateway/gateway.js';
 import { GatewayConfigError, loadGatewayConfig } from '../gateway/config.js';
 import { gatewayTransport } from '../gateway/transport.js';
+import { FIXED_CONNECTION_LIMITS } from '../transport/connection-limits.js';
 import type { GlobalOptions } from './context.js';
 
 const integer = (min: number, max: number) => (v: string) => {
@@ -47,11 +48,13 @@ export function gatewayCommand(globals: () => GlobalOptions): Command {
       const routesFile = o.routes ?? o.config ?? globals().config;
       if (!routesFile) throw new GatewayConfigError('no routes file: pass --config routes.yaml');
       const server = loadConfig({}, process.env, process.env.D1AUTHZ_CONFIG);
-      const config = loadGatewayConfig(
+      const routesConfig = loadGatewayConfig(
         routesFile,
         { upstream: o.upstream, issuer: o.issuer, audience: o.audience, jwksUri: o.jwksUri, upstreamTimeoutMs: o.timeout, host: o.host, port: o.port },
         { issuer: server.issuer, audience: server.audience },
       );
+      const connectionLimits = { ...FIXED_CONNECTION_LIMITS, maxConnections: server.maxConnections, maxConnectionsPerAddress: server.maxConnectionsPerAddress };
+      const config = { ...routesConfig, connectionLimits };
       // TLS, mTLS, trusted proxies and the plain-HTTP rule come from the same D1AUTHZ_* settings as serve.
       const transport = gatewayTransport(server, config.host);
       const logger = createLogger({ logLevel: (o.logLevel ?? 'info') as 'info' });

@@ -138,6 +138,16 @@ export const configSchema = z
     trustAnyProxy: bool.default(false),
     /** An unknown D1AUTHZ_* variable or config-file key is logged as a warning instead of stopping start-up. */
     allowUnknownSettings: bool.default(false),
+    // Load shedding and connection caps (docs/operations.md, "Limits").
+    /**
+     * Requests in progress per process; past it, 503 at once (health and metrics excepted). By Little's law the
+     * queue it allows costs at most maxInFlight / throughput: 128 at the ~18,000 tokens/s one process serves is 7 ms.
+     */
+    maxInFlight: z.coerce.number().int().min(1).max(100_000).default(128),
+    /** Client connections per process; near it the oldest idle ones are closed. Sized for a 1,024-descriptor ulimit. */
+    maxConnections: z.coerce.number().int().min(1).max(1_000_000).default(768),
+    /** Client connections per source address (behind a load balancer: its address; raise it to maxConnections). */
+    maxConnectionsPerAddress: z.coerce.number().int().min(1).max(1_000_000).default(256),
     /** The one header a trusted proxy forwards the client certificate in: URL-encoded PEM (nginx $ssl_client_escaped_cert), or Envoy's XFCC when x-forwarded-client-cert. */
     clientCertHeader: z
       .string()
@@ -173,6 +183,9 @@ export const configSchema = z
     }
     if (c.tlsClientCa !== undefined && c.tlsCert === undefined) {
       ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY (mTLS is TLS first)' });
+    }
+    if (c.maxConnectionsPerAddress > c.maxConnections) {
+      ctx.addIssue({ code: 'custom', path: ['maxConnectionsPerAddress'], message: `must not exceed maxConnections (${c.maxConnections})` });
     }
     if (c.adminPort !== 0 && c.tlsCert === undefined && !isLoopbackHost(c.adminHost)) {
       ctx.addIssue({

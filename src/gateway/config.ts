@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { ConnectionLimits } from '../transport/connection-limits.js';
 import { compilePattern, type RouteRule } from './routes.js';
 
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -72,6 +73,8 @@ export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
   readonly revocation?: RevocationSettings;
+  /** Default CONNECTION_LIMITS; the command takes the caps from D1AUTHZ_MAX_CONNECTIONS(_PER_ADDRESS), as serve does. */
+  readonly connectionLimits?: ConnectionLimits;
 }
 
 export class GatewayConfigError extends Error {

@@ -108,6 +108,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
         {
           ...(transport.https ? { https: transport.https } : {}),
           ...(timeouts ? { timeouts } : {}),
+          ...(config.connectionLimits ? { limits: config.connectionLimits } : {}),
           onRefused: ({ status, code }) => logger.info({ status, outcome: 'invalid_request', detail: code }, 'request refused by the HTTP parser'),
         },
       )) as unknown as FastifyServerFactory<HttpsServer>,

@@ -26,6 +26,10 @@ import type { TransportRefusal } from '../transport/client-error.js';
 import { createNodeServer } from '../transport/node-server.js';
 import type { ServerTimeouts } from '../transport/server-timeouts.js';
 import { installSingletonFieldCheck } from './singleton-field-check.js';
+import { loadShedder } from './load-shedder.js';
+import { registerLoadMetrics, type LoadMetrics } from './load-metrics.js';
+import { FIXED_CONNECTION_LIMITS } from '../transport/connection-limits.js';
+import type { ConnectionRefusal } from '../transport/connection-caps.js';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -64,6 +68,24 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     closing: () => closing,
     origins,
   });
+  // One node server serves the token listener and Fastify: the same limits for both.
+  const limits = { ...FIXED_CONNECTION_LIMITS, maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress };
+  const shedder = loadShedder({
+    maxInFlight: config.maxInFlight,
+    realm: config.realm,
+    onShedding: (shedTotal) =>
+      (app.log as Logger).warn({ max_in_flight: config.maxInFlight, shed_total: shedTotal }, 'overloaded: requests past D1AUTHZ_MAX_IN_FLIGHT are answered 503'),
+  });
+  let openConnections = () => 0;
+  let loadMetrics: LoadMetrics | undefined;
+  let refusalsReportedAt = -Infinity;
+  const connectionRefused = (reason: ConnectionRefusal) => {
+    loadMetrics?.connectionRefused(reason);
+    const now = performance.now();
+    if (now - refusalsReportedAt < 10_000) return;
+    refusalsReportedAt = now;
+    (app.log as Logger).warn({ reason, max_connections: limits.maxConnections, max_connections_per_address: limits.maxConnectionsPerAddress }, 'connection refused by a connection cap');
+  };
   const refused = ({ status, code }: TransportRefusal) => {
     (app.log as Logger).info({ status, outcome: 'invalid_request', detail: code }, 'request refused by the HTTP parser');
     metrics?.observe('unparsed', status, 0, undefined);
@@ -72,12 +94,21 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   // headers); the rest goes on.
   const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) => {
     const listener = (req: IncomingMessage, res: ServerResponse) => {
+      if (!shedder.admit(req, res)) return;
       if (tokens.matches(req)) return tokens.handle(req, res);
       // On every answer, Fastify's own included (a bad URL, 503 while closing): JSON is never sniffed as HTML.
       res.setHeader('x-content-type-options', 'nosniff');
       fastifyHandler(req, res);
     };
-    return createNodeServer(listener, { ...(https ? { https } : {}), ...(timeouts ? { timeouts } : {}), onRefused: refused });
+    const server = createNodeServer(listener, {
+      ...(https ? { https } : {}),
+      ...(timeouts ? { timeouts } : {}),
+      limits,
+      onRefused: refused,
+      onConnectionRefused: connectionRefused,
+    });
+    openConnections = server.connectionCaps.open;
+    return server;
   };
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -101,6 +132,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     closing = true;
     done();
   });
+  if (metrics) loadMetrics = registerLoadMetrics(metrics.registry, shedder, () => openConnections());
   installRequestObserver(app, metrics, origins);
   installErrorBoundary(app, config.realm);
   installSingletonFieldCheck(app);

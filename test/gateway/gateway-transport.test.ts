@@ -61,7 +61,7 @@ describe('gateway transport', () => {
   it('forwards, with Keep-Alive: timeout=65 and nosniff (defaults)', async () => {
     const { responses } = await rawExchange(defaults, get(), { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(responses[0]?.status, 200, responses[0]?.body);
-    assert.equal(responses[0]!.headers['keep-alive'], 'timeout=65');
+    assert.equal(responses[0]!.headers['keep-alive'], 'timeout=65, max=1000');
     assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
   });
 

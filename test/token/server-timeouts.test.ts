@@ -33,7 +33,7 @@ describe('server time-outs, small settings', () => {
   it('announces the keep-alive time-out and closes an idle connection after it', async () => {
     const request = `GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n`;
     const { responses, closedAfterMs } = await rawExchange(server.origin, request, { timeoutMs: 15_000 });
-    assert.equal(responses[0]?.headers['keep-alive'], 'timeout=3');
+    assert.equal(responses[0]?.headers['keep-alive'], 'timeout=3, max=1000');
     assert.ok(closedAfterMs !== undefined && closedAfterMs >= timeouts.keepAliveMs - 50, `closed after ${closedAfterMs} ms`);
   });
 
@@ -70,9 +70,9 @@ describe('server time-outs, the documented defaults', () => {
     assert.equal(SERVER_TIMEOUTS.keepAliveMs, 65_000);
     const token = await rawExchange(server.origin, `${slowBody(auth)}_type=client_credentials`, { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(token.responses[0]?.status, 200);
-    assert.equal(token.responses[0]!.headers['keep-alive'], 'timeout=65');
+    assert.equal(token.responses[0]!.headers['keep-alive'], 'timeout=65, max=1000');
     const health = await rawExchange(server.origin, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', { timeoutMs: 20_000, untilResponses: 1 });
-    assert.equal(health.responses[0]!.headers['keep-alive'], 'timeout=65');
+    assert.equal(health.responses[0]!.headers['keep-alive'], 'timeout=65, max=1000');
   });
 
   it('headers time-out 5 s and request time-out 10 s, read from the server (both at once)', async () => {

@@ -1,0 +1,104 @@
+/**
+ * The connection caps of a server (connection-limits.ts): at most maxConnections per process and
+ * maxConnectionsPerAddress per source address. A connection is idle once it has been answered and
+ * has no request in progress; when the process nears its cap, or an address reaches its own, the
+ * oldest idle connection (of that address) is closed to make room; with none idle, the new
+ * connection is refused (closed at once). A connection that never finishes its request is not
+ * idle: the headers and request time-outs bound it (server-timeouts.ts).
+ *
+ * Counted on the TCP socket ('connection'), before any TLS handshake, so that handshakes count too.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionLimits } from './connection-limits.js';
+
+export type ConnectionRefusal = 'max_connections' | 'max_connections_per_address';
+
+interface AddressConnections {
+  count: number;
+  /** Insertion order is the order they became idle: the first is the oldest. */
+  readonly idle: Set<Socket>;
+}
+
+interface ConnectionState {
+  readonly address: string;
+  readonly peers: AddressConnections;
+  /** Requests received and not yet answered (more than one only when pipelined). */
+  active: number;
+}
+
+const STATE = Symbol('d1authz.connection');
+type TrackedSocket = Socket & { [STATE]?: ConnectionState; _parent?: Socket };
+
+/** The TCP socket under a request: for TLS, node's TLSSocket keeps it as `_parent`. */
+const tcpSocket = (socket: Socket): TrackedSocket => (socket as TrackedSocket)._parent ?? socket;
+
+export interface ConnectionCaps {
+  /** Connections open now. */
+  readonly open: () => number;
+}
+
+export function capConnections(server: Server, limits: ConnectionLimits, onRefused: (reason: ConnectionRefusal) => void): ConnectionCaps {
+  const byAddress = new Map<string, AddressConnections>();
+  const idle = new Set<Socket>();
+  let open = 0;
+  // "Near": from here on, every new connection closes the oldest idle one, so that a burst of new
+  // clients finds room without waiting for keep-alive time-outs.
+  const near = limits.maxConnections - Math.max(1, Math.floor(limits.maxConnections / 16));
+
+  const closeIdle = (socket: Socket | undefined): boolean => {
+    if (socket === undefined) return false;
+    forgetIdle(socket as TrackedSocket);
+    socket.destroy();
+    return true;
+  };
+  function forgetIdle(socket: TrackedSocket): void {
+    idle.delete(socket);
+    socket[STATE]?.peers.idle.delete(socket);
+  }
+  const first = (set: Set<Socket>): Socket | undefined => set.values().next().value;
+
+  server.on('connection', (socket: TrackedSocket) => {
+    const address = socket.remoteAddress ?? '';
+    if (open >= limits.maxConnections && !closeIdle(first(idle))) {
+      onRefused('max_connections');
+      socket.destroy();
+      return;
+    }
+    let peers = byAddress.get(address);
+    if (peers !== undefined && peers.count >= limits.maxConnectionsPerAddress && !closeIdle(first(peers.idle))) {
+      onRefused('max_connections_per_address');
+      socket.destroy();
+      return;
+    }
+    if (peers === undefined) byAddress.set(address, (peers = { count: 0, idle: new Set() }));
+    peers.count++;
+    open++;
+    socket[STATE] = { address, peers, active: 0 };
+    socket.once('close', () => {
+      forgetIdle(socket);
+      open--;
+      if (--peers.count === 0) byAddress.delete(address);
+    });
+    if (open > near) closeIdle(first(idle));
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = tcpSocket(req.socket);
+    const state = socket[STATE];
+    if (state === undefined) return;
+    if (state.active++ === 0) forgetIdle(socket);
+    // One shared listener, no closure per request: this is on the token path.
+    res.on('close', responseClosed);
+  });
+
+  function responseClosed(this: ServerResponse): void {
+    const socket = tcpSocket(this.req.socket);
+    const state = socket[STATE];
+    if (state === undefined || --state.active > 0 || socket.destroyed) return;
+    idle.add(socket);
+    state.peers.idle.add(socket);
+  }
+
+  return { open: () => open };
+}
