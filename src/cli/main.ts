@@ -8,6 +8,8 @@ import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
 import { withServices, type GlobalOptions } from './context.js';
 import { keyCommands } from './key-commands.js';
+import { adminTokenCommands } from './admin-token-commands.js';
+import { AdminTokenError } from '../domain/admin/admin-tokens.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore, StoreSetupError } from '../store/database.js';
@@ -39,6 +41,7 @@ program
   });
 program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
+program.addCommand(adminTokenCommands(globals));
 program.addCommand(gatewayCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {
@@ -46,7 +49,7 @@ program.parseAsync().catch((err: unknown) => {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof ClientAdminError) {
+  if (err instanceof ClientAdminError || err instanceof AdminTokenError) {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(1);
   }
