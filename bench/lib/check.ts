@@ -14,7 +14,14 @@ export interface TokenChecker {
 export async function makeChecker(jwksUrl: string, shape: ResponseShape): Promise<TokenChecker> {
   const res = await fetch(jwksUrl);
   if (!res.ok) throw new Error(`JWKS ${jwksUrl} answered ${res.status}`);
-  const jwks = (await res.json()) as JSONWebKeySet;
+  return checkerFor((await res.json()) as JSONWebKeySet, shape);
+}
+
+/**
+ * The same check against a JWKS already fetched (e.g. over mutual TLS). With `thumbprint`, the
+ * token must be certificate-bound to it (`cnf.x5t#S256`, RFC 8705 §3.1); with null, it must be unbound.
+ */
+export function checkerFor(jwks: JSONWebKeySet, shape: ResponseShape, thumbprint?: string | null): TokenChecker {
   const keyset = createLocalJWKSet(jwks);
   return {
     async check(body: string): Promise<string | null> {
@@ -43,6 +50,11 @@ export async function makeChecker(jwksUrl: string, shape: ResponseShape): Promis
         if (header.alg !== 'ES256') return `alg ${String(header.alg)}`;
         const { payload } = await jwtVerify(at, keyset, { algorithms: ['ES256'] });
         if (typeof payload.exp !== 'number' || payload.exp * 1000 <= Date.now()) return 'exp missing or past';
+        if (thumbprint !== undefined) {
+          const bound = (payload['cnf'] as Record<string, unknown> | undefined)?.['x5t#S256'];
+          if (thumbprint === null && payload['cnf'] !== undefined) return `unexpected cnf ${JSON.stringify(payload['cnf'])}`;
+          if (thumbprint !== null && bound !== thumbprint) return `cnf.x5t#S256 ${JSON.stringify(bound)} (want ${thumbprint})`;
+        }
       } catch (err) {
         return `JWT: ${(err as Error).message}`;
       }

@@ -4,6 +4,7 @@
 import type { Scenario } from '../lib/types.js';
 import { gatewayScenario } from './gateway.js';
 import { guardScenario } from './guard-verify.js';
+import { tlsBoundScenario, tlsKeepAliveScenario, tlsNewConnectionScenario } from './tls.js';
 import { wellKnownScenario } from './well-known.js';
 
-export const SCENARIOS: Scenario[] = [wellKnownScenario, guardScenario, gatewayScenario];
+export const SCENARIOS: Scenario[] = [wellKnownScenario, guardScenario, gatewayScenario, tlsKeepAliveScenario, tlsNewConnectionScenario, tlsBoundScenario];

@@ -6,6 +6,7 @@ import { createApp, createLogger, openServices } from '../app.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { hashConcurrency, threadPoolSize } from '../config/thread-pool.js';
 import { joinNodeMetrics, serveNodeMetrics } from '../cluster/metrics-ipc.js';
+import { defaultWorkers } from '../cluster/default-workers.js';
 import { superviseWorkers, type ListeningMessage } from '../cluster/supervisor.js';
 import { configFrom, type GlobalOptions } from './context.js';
 import { nextLevelOnSignal, relayLogLevel, type LogLevel } from '../cluster/log-level.js';
@@ -23,11 +24,11 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .option('--issuer <url>', 'iss of the tokens (D1AUTHZ_ISSUER)')
     .option('--base-path <path>', 'path prefix (D1AUTHZ_BASE_PATH)')
     .option('--log-level <level>', 'D1AUTHZ_LOG_LEVEL')
-    .option('--workers <n>', 'processes sharing the port (D1AUTHZ_WORKERS); default: one per CPU; 1: a single process')
+    .option('--workers <n>', 'processes sharing the port (D1AUTHZ_WORKERS); default: a single process up to 2 CPUs, one per CPU beyond; 1: a single process')
     .action(async (o: Partial<ConfigInput>) => {
       const config = configFrom(globals(), o);
       if (cluster.isWorker) return serveInThisProcess(config, true);
-      const workers = config.workers ?? availableParallelism();
+      const workers = config.workers ?? defaultWorkers(availableParallelism());
       if (workers <= 1) return serveInThisProcess(config, false);
       return servePrimary(config, workers);
     });
@@ -62,7 +63,7 @@ async function serveInThisProcess(config: Config, isWorker: boolean): Promise<vo
   if (isWorker) {
     process.send?.({ d1authz: 'listening', origin } satisfies ListeningMessage);
   } else {
-    app.logger.info({ origin, issuer: config.issuer, ...threadPool(config) }, 'd1-authz listening');
+    app.logger.info({ origin, issuer: config.issuer, workers: 1, ...threadPool(config) }, 'd1-authz listening');
     if ((await app.clients.list()).length === 0) process.stderr.write(noClientHint(origin, config));
   }
 }

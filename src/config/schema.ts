@@ -90,7 +90,7 @@ export const configSchema = z
     clientCacheTtl: seconds(1, 3600).default(60),
     /** While the store is unreachable, clients already known to this node keep getting tokens for this long (s). */
     storeOutageGrace: seconds(0, 86_400).default(900),
-    /** `serve` processes sharing the port (node:cluster); unset: one per CPU; 1: a single process, no cluster. */
+    /** `serve` processes sharing the port (node:cluster); unset: 1 on up to 2 CPUs, else one per CPU; 1: a single process, no cluster. */
     workers: z.coerce.number().int().min(1).max(256).optional(),
     /** PostgreSQL connections per process (per worker); a node opens up to workers x this many. */
     databasePoolSize: z.coerce.number().int().min(1).max(100).default(10),

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { defaultWorkers } from '../../src/cluster/default-workers.js';
 import { RESTART_MAX_MS, restartDelayMs } from '../../src/cluster/supervisor.js';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
@@ -107,7 +108,7 @@ describe('serve --workers', () => {
     });
   });
 
-  it('by default one worker per CPU; a worker that cannot start (port taken) stops the whole server with exit code 1 instead of looping', async () => {
+  it('a cluster (the default beyond 2 CPUs, else --workers 2) whose worker cannot start (port taken) stops the whole server with exit code 1 instead of looping', async () => {
     const db = await createTestDatabase();
     const blocker = createServer();
     try {
@@ -116,13 +117,14 @@ describe('serve --workers', () => {
       const port = await freePort();
       await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
       const started = Date.now();
-      // No --workers and no D1AUTHZ_WORKERS: the default, one worker per CPU (at least 2 here, so a cluster).
-      const cpus = Math.max(2, availableParallelism());
-      const r = await runCli(['serve', ...(availableParallelism() < 2 ? ['--workers', '2'] : [])], { ...env, D1AUTHZ_PORT: String(port) });
+      // No --workers and no D1AUTHZ_WORKERS where the default is a cluster (one worker per CPU beyond 2 CPUs); --workers 2 where it is one process.
+      const byDefault = defaultWorkers(availableParallelism());
+      const cpus = Math.max(2, byDefault);
+      const r = await runCli(['serve', ...(byDefault < 2 ? ['--workers', '2'] : [])], { ...env, D1AUTHZ_PORT: String(port) });
       assert.equal(r.code, 1);
       assert.match(r.stdout + r.stderr, /EADDRINUSE/);
       assert.match(r.stdout, /a worker failed to start; stopping/);
-      assert.equal(logLines(r.stdout).filter((l) => l.msg === 'worker started').length, cpus, 'one worker per CPU');
+      assert.equal(logLines(r.stdout).filter((l) => l.msg === 'worker started').length, cpus, 'one worker per slot');
       assert.ok(Date.now() - started < 30_000);
     } finally {
       blocker.close();
