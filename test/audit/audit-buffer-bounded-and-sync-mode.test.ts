@@ -70,7 +70,7 @@ describe('D1AUTHZ_AUDIT_SYNC=true', () => {
   });
 
   it('the dropped counter and the pending gauge are on /metrics', async () => {
-    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    const text = await (await fetch(`${server.adminOrigin}/metrics`)).text();
     assert.match(text, /^d1authz_audit_events_dropped_total 0$/m);
     assert.match(text, /^d1authz_audit_events_pending 0$/m);
   });

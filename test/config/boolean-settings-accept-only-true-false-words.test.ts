@@ -55,13 +55,13 @@ describe('boolean settings accept only true/false words', () => {
   it('metrics: " OFF " switches /metrics off on the running server', async () => {
     const server = await startTestServer({ metrics: ' OFF ' as never });
     try {
-      assert.equal((await fetch(`${server.origin}/metrics`)).status, 404);
+      assert.equal((await fetch(`${server.adminOrigin}/metrics`)).status, 404);
     } finally {
       await server.close();
     }
     const on = await startTestServer({ metrics: 'on' as never });
     try {
-      assert.equal((await fetch(`${on.origin}/metrics`)).status, 200);
+      assert.equal((await fetch(`${on.adminOrigin}/metrics`)).status, 200);
     } finally {
       await on.close();
     }

@@ -55,7 +55,7 @@ describe('a wrong-secret flood from one address', () => {
     // this machine allows: a slower event loop is allowed for in each try's bound below.
     await waitFor('the event loop to answer /healthz within 1 s under the flood', async () => (await callFrom('127.0.0.2', `${server.origin}/healthz`, { timeoutMs: 60_000 })).ms < 1000, 30_000).catch(() => {});
     // The flood holds its whole share of the queue.
-    await waitFor('the flood to fill its share of the hash queue', async () => ((await metric(server.origin, 'd1authz_secret_hashes_pending')) ?? 0) >= 24, 20_000);
+    await waitFor('the flood to fill its share of the hash queue', async () => ((await metric(server.adminOrigin!, 'd1authz_secret_hashes_pending')) ?? 0) >= 24, 20_000);
 
     const times: number[] = [];
     const loopDelays: number[] = [];
@@ -73,7 +73,7 @@ describe('a wrong-secret flood from one address', () => {
     const again = await tokenFrom('127.0.0.2', server.tokenUrl, returning.clientId, returning.clientSecret);
     assert.equal(again.status, 200, JSON.stringify(again.json));
     times.push(Math.round(again.ms));
-    assert.ok(((await metric(server.origin, 'd1authz_secret_hashes_pending')) ?? 0) >= 8, 'the flood was still hashing when the last token came');
+    assert.ok(((await metric(server.adminOrigin!, 'd1authz_secret_hashes_pending')) ?? 0) >= 8, 'the flood was still hashing when the last token came');
 
     const summary = await flood.stop();
     flood = undefined;

@@ -49,8 +49,8 @@ describe('brute-force lockout', () => {
     for (let i = 0; i < 3; i++) assert.equal((await wrong(i)).status, 401, `failure ${i + 1} is answered as usual`);
     assertLockedOut(await wrong(3), '1');
     assertLockedOut(await tokenFrom(ATTACKER, server.tokenUrl, 'd1', d1.clientSecret), '1');
-    assert.equal(await metric(server.origin, 'd1authz_lockouts_total{scope="client"}'), 1);
-    assert.equal(await metric(server.origin, 'd1authz_lockout_addresses_locked'), 1);
+    assert.equal(await metric(server.adminOrigin!, 'd1authz_lockouts_total{scope="client"}'), 1);
+    assert.equal(await metric(server.adminOrigin!, 'd1authz_lockout_addresses_locked'), 1);
 
     // Another address: neither the guesses nor the lock reach it.
     const other = await tokenFrom('127.0.0.3', server.tokenUrl, 'd1', d1.clientSecret);
@@ -62,7 +62,7 @@ describe('brute-force lockout', () => {
       await waitFor('the lock to end', async () => (await wrong(n++)).status === 401, 10_000, 100);
       assertLockedOut(await wrong(n++), lock);
     }
-    assert.ok((await metric(server.origin, 'd1authz_lockouts_total{scope="client"}'))! >= 4);
+    assert.ok((await metric(server.adminOrigin!, 'd1authz_lockouts_total{scope="client"}'))! >= 4);
     const warned = server.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'lockout: client id locked for this address');
     assert.ok(warned.length >= 4 && warned.every((l) => l.level === 40 && l.address === ATTACKER && l.client_id === 'd1'));
   });
@@ -86,7 +86,7 @@ describe('brute-force lockout of a whole address', () => {
     for (let id = 0; id < 5; id++) for (let i = 0; i < 3; i++) assert.equal((await wrong(i, `nobody-${id}`, from)).status, 401);
     const res = await tokenFrom(from, server.tokenUrl, 'elsewhere', 'not-yet-tried-from-here-xxxxxxxxxxxxxxxx');
     assertLockedOut(res, '20');
-    assert.equal(await metric(server.origin, 'd1authz_lockouts_total{scope="address"}'), 1);
+    assert.equal(await metric(server.adminOrigin!, 'd1authz_lockouts_total{scope="address"}'), 1);
   });
 
   it('counts malformed credentials too', async () => {

@@ -94,7 +94,7 @@ describe('forensics in the log', () => {
 
   it('d1authz_client_auth_failures_total names registered ids, and puts every unknown id in one bucket', async () => {
     for (const id of ['ghost-1', 'ghost-2', 'ghost-3']) assert.equal((await token('127.0.0.2', id, 'nope')).status, 401);
-    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    const text = await (await fetch(`${server.adminOrigin}/metrics`)).text();
     const count = (label: string) => Number(new RegExp(`^d1authz_client_auth_failures_total\\{client_id="${label.replace(/[()]/g, '\\$&')}"\\} (\\d+)`, 'm').exec(text)?.[1]);
     assert.equal(count('known'), 1);
     // ghost-1..3, and from the tests before: the 300-character id, the malformed header, the introspection call without credentials.
