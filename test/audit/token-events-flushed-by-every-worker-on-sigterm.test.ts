@@ -12,7 +12,7 @@ import { openStore } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrations.js';
 import { pino } from 'pino';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { logLines, tokenAt } from '../helpers/http.js';
+import { logLines, tokenAt, waitFor } from '../helpers/http.js';
 import { cliEnv, spawnServe } from '../helpers/process.js';
 import { freePort } from '../helpers/server.js';
 
@@ -35,6 +35,8 @@ describe('token events under --workers 2 and SIGTERM', () => {
     const env = cliEnv(db.url, masterKey, { D1AUTHZ_SCRYPT_COST: '14' });
     // Two workers each load the TypeScript sources: generous on a loaded machine.
     const serve = await spawnServe(env, await freePort(), ['--workers', '2'], { startTimeoutMs: 120_000 });
+    // /healthz answers once the first worker listens: wait for the second, or the load may all go to the first.
+    await waitFor('both workers listening', () => logLines(serve.output()).filter((l) => l.msg === 'worker listening').length === 2, 120_000);
     const jtis: string[] = [];
     try {
       // Many short connections: the cluster's round-robin hands them to both workers.
