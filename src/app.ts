@@ -12,7 +12,8 @@ import { ClientService } from './domain/clients/client-service.js';
 import { CredentialCache } from './domain/clients/credential-cache.js';
 import { KeyRing } from './domain/keys/key-ring.js';
 import { KeyService } from './domain/keys/key-service.js';
-import { loadMasterKey } from './domain/keys/master-key.js';
+import type { KeyProviders } from './domain/keys/key-providers.js';
+import { openKeyProviders } from './domain/keys/open-key-providers.js';
 import { ChangeFeed } from './domain/sync/change-feed.js';
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { buildHttpServer } from './http/server.js';
@@ -44,7 +45,8 @@ export interface Services {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: Store;
-  readonly masterKey: Buffer;
+  /** Who holds the signing keys (D1AUTHZ_KEY_PROVIDER); only the local provider reads the master key. */
+  readonly keyProviders: KeyProviders;
   readonly clients: ClientService;
   readonly keys: KeyService;
   readonly repos: { clients: ClientRepository; keys: KeyRepository; changes: ChangeRepository };
@@ -52,12 +54,13 @@ export interface Services {
 }
 
 export async function openServices(config: Config, logger: Logger): Promise<Services> {
-  const masterKey = loadMasterKey(config, (msg) => logger.warn(msg));
+  const keyProviders = openKeyProviders(config, { warn: (msg) => logger.warn(msg), info: (msg) => logger.info(msg) });
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
     await ensureSchema(store, (msg) => logger.info(msg));
   } catch (err) {
     await store.close();
+    await keyProviders.close();
     throw err;
   }
   const repos = { clients: new ClientRepository(store.db), keys: new KeyRepository(store.db), changes: new ChangeRepository(store.db) };
@@ -65,11 +68,14 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     config,
     logger,
     store,
-    masterKey,
+    keyProviders,
     repos,
     clients: new ClientService(repos.clients, config),
-    keys: new KeyService(repos.keys, masterKey, config),
-    close: () => store.close(),
+    keys: new KeyService(repos.keys, keyProviders, config),
+    close: async () => {
+      await store.close();
+      await keyProviders.close();
+    },
   };
 }
 
@@ -108,7 +114,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
 
   const kid = await services.keys.ensureKey();
   if (kid) logger.info({ kid }, 'created the first signing key');
-  const keyRing = new KeyRing(repos.keys, services.masterKey);
+  const keyRing = new KeyRing(repos.keys, services.keyProviders);
   await keyRing.reload();
 
   const directory = new ClientDirectory(repos.clients, { ttlMs: config.clientCacheTtl * 1000, outageGraceMs: config.storeOutageGrace * 1000 });
@@ -152,6 +158,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     readiness: {
       store: () => services.store.ping(),
       signing_key: () => keyRing.signer() !== null,
+      ...(config.keyProvider === 'pkcs11' ? { hsm: () => services.keyProviders.ready() } : {}),
     },
   });
   const tls = https ? watchTlsFiles(http.server as unknown as TlsServer, config, logger, { served: https }) : undefined;

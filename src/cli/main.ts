@@ -2,12 +2,14 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ClientAdminError } from '../domain/clients/client-service.js';
-import { MasterKeyError } from '../domain/keys/master-key.js';
+import { KeyAdminError } from '../domain/keys/key-service.js';
+import { MasterKeyError } from '../domain/keys/local/master-key.js';
+import { KeyProviderError } from '../domain/keys/signer.js';
 import { clientCommands } from './client-commands.js';
 import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
 import { withServices, type GlobalOptions } from './context.js';
-import { keyCommands } from './key-commands.js';
+import { keyCommands, masterKeyCommands } from './key-commands.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore } from '../store/database.js';
@@ -36,6 +38,7 @@ program
   });
 program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
+program.addCommand(masterKeyCommands(globals));
 program.addCommand(gatewayCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {
@@ -43,7 +46,7 @@ program.parseAsync().catch((err: unknown) => {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof ClientAdminError) {
+  if (err instanceof ClientAdminError || err instanceof KeyAdminError || err instanceof KeyProviderError) {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(1);
   }
