@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { compileBaselines } from './lib/compile.js';
 import { d1CliPath, d1HasWorkers, d1Unavailable, nodeBin, prepareD1 } from './lib/d1.js';
 import { seedClients } from './lib/seed-clients.js';
+import { softHsmEnv, softHsmUnavailable } from './lib/softhsm.js';
 import { CLIENTS, ROOT, SECONDARY_S } from './lib/settings.js';
 import { HEALTH_PATH, JWKS_PATH, TOKEN_PATH } from './lib/shared.js';
 import type { RatioGoal, RatioPair, ResponseShape, Target, TokenRequestKind } from './lib/types.js';
@@ -75,6 +76,19 @@ function d1Target(name: string, workers: number): Target {
     description: `d1-authz \`serve --workers ${workers}\` (SQLite, temp dir)`,
     unavailable: () => d1WorkersUnavailable(workers),
     prepare: (ctx) => prepareD1(ctx, { workers }),
+  };
+}
+
+/** The signing key in a SoftHSM2 token (D1AUTHZ_KEY_PROVIDER=pkcs11) instead of sealed in the store. */
+function d1HsmTarget(): Target {
+  return {
+    name: 'd1-authz-hsm',
+    description: 'd1-authz `serve --workers 1`, ES256 key generated and used in a SoftHSM2 token (pkcs11 provider)',
+    unavailable: async () => (await d1Unavailable()) ?? (await softHsmUnavailable()),
+    prepare: async (ctx) => {
+      const spec = await prepareD1(ctx, { workers: 1, env: softHsmEnv(ctx.workDir) });
+      return { ...spec, notes: [...spec.notes, 'key provider pkcs11 on SoftHSM2 (software token: measures the provider path, not a hardware HSM)'] };
+    },
   };
 }
 
@@ -165,6 +179,7 @@ export const TARGETS: Target[] = [
   d1Target('d1-authz', 1),
   d1Target('d1-authz-2w', 2),
   d1ScopesTarget(),
+  d1HsmTarget(),
   d1ManyClientsTarget(),
 ];
 
@@ -186,6 +201,8 @@ export const RATIO_PAIRS: RatioPair[] = [
   { numerator: 'd1-authz-2w', denominator: 'floor-2w', goals: [tokensAtLeast(1), noErrors] },
   { numerator: 'd1-authz-2w', denominator: 'd1-authz' },
   { numerator: 'd1-authz-scopes', denominator: 'd1-authz' },
+  // Signing in the HSM against signing in the process, same run, same machine.
+  { numerator: 'd1-authz-hsm', denominator: 'd1-authz' },
   // 10,000 warm clients within 10% of the one-client figure: measured on the same server with the same
   // load generator path (swapping the Authorization per request costs the generator CPU on shared cores).
   { numerator: 'd1-authz-10k-clients (warm)', denominator: 'd1-authz-10k-clients (one client)', goals: [tokensAtLeast(0.9), noErrors] },

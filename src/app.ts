@@ -34,7 +34,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>, stream?: Destinat
       base: { service: 'd1-authz' },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Defence in depth: nothing logs these, and if something ever does they are censored.
-      redact: { paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'client_secret', 'access_token', 'secret'], censor: '[redacted]' },
+      redact: { paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'client_secret', 'access_token', 'secret', 'pkcs11Pin'], censor: '[redacted]' },
     },
     stream ?? pino.destination({ sync: false }),
   );

@@ -25,5 +25,10 @@ export function openKeyProviders(config: Config, log: ProviderLog): KeyProviders
     up: () => log.info('HSM reachable again: signing resumed'),
   });
   const hasMasterKey = config.masterKey !== undefined || config.masterKeyFile !== undefined;
-  return new KeyProviders(hsm, hasMasterKey ? [local()] : []);
+  try {
+    return new KeyProviders(hsm, hasMasterKey ? [local()] : []);
+  } catch (err) {
+    void hsm.close();
+    throw err;
+  }
 }
