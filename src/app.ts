@@ -25,6 +25,7 @@ import { openStore, type Store } from './store/database.js';
 import { KeyRepository } from './store/key-repository.js';
 import { ensureSchema } from './store/migrations.js';
 import { warnIfInsecureHttp } from './tls/policy.js';
+import { logSettingWarnings } from './config/warnings.js';
 import { hashConcurrency, threadPoolSize } from './config/thread-pool.js';
 import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-options.js';
 import { createTokenStatus, type TokenStatus } from './token-status.js';
@@ -55,28 +56,38 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function openServices(config: Config, logger: Logger): Promise<Services> {
-  const keyProviders = openKeyProviders(config, { warn: (msg) => logger.warn(msg), info: (msg) => logger.info(msg) });
-  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
+/**
+ * `create` (serve): make the embedded store and its generated master key when they do not exist.
+ * Without it (the admin commands) a missing store is an error: the command would otherwise write
+ * into a fresh database that no server reads.
+ */
+export async function openServices(config: Config, logger: Logger, options: { create?: boolean } = {}): Promise<Services> {
+  const create = options.create ?? true;
+  const log = { warn: (msg: string) => logger.warn(msg), info: (msg: string) => logger.info(msg) };
+  // Creating: the key custody is checked before anything is written. Not creating: the missing store is named first.
+  let keyProviders = create ? openKeyProviders(config, log, { create }) : undefined;
+  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, create });
   try {
+    keyProviders ??= openKeyProviders(config, log, { create });
     await ensureSchema(store, (msg) => logger.info(msg));
   } catch (err) {
     await store.close();
-    await keyProviders.close();
+    await keyProviders?.close();
     throw err;
   }
+  const providers = keyProviders;
   const repos = { clients: new ClientRepository(store.db), keys: new KeyRepository(store.db), changes: new ChangeRepository(store.db) };
   return {
     config,
     logger,
     store,
-    keyProviders,
+    keyProviders: providers,
     repos,
     clients: new ClientService(repos.clients, config),
-    keys: new KeyService(repos.keys, keyProviders, config),
+    keys: new KeyService(repos.keys, providers, config),
     close: async () => {
       await store.close();
-      await keyProviders.close();
+      await providers.close();
     },
   };
 }
@@ -116,6 +127,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   // TLS files are read (and checked) before anything is opened: a bad file stops start-up at once.
   const https = config.tlsCert ? tlsServerOptions(config) : undefined;
   warnIfInsecureHttp(config, logger);
+  logSettingWarnings(config, logger);
   warnIfHashesCanFillThreadPool(config, logger);
   const services = await openServices(config, logger);
   const { repos } = services;
@@ -178,6 +190,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       store: () => services.store.ping(),
       signing_key: () => keyRing.signer() !== null,
       ...(config.keyProvider === 'pkcs11' ? { hsm: () => services.keyProviders.ready() } : {}),
+      // A key reload that fails (a key sealed with another master key) leaves this node without the next key.
+      keys_loaded: () => keyRing.upToDate,
     },
   });
   const tls = https ? watchTlsFiles(http.server as unknown as TlsServer, config, logger, { served: https }) : undefined;

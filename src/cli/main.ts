@@ -3,8 +3,9 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ClientAdminError } from '../domain/clients/client-service.js';
 import { KeyAdminError } from '../domain/keys/key-service.js';
-import { MasterKeyError } from '../domain/keys/local/master-key.js';
+import { loadMasterKey, MasterKeyError } from '../domain/keys/local/master-key.js';
 import { KeyProviderError } from '../domain/keys/signer.js';
+import { sqlitePath } from '../store/sqlite-path.js';
 import { clientCommands } from './client-commands.js';
 import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
@@ -12,7 +13,7 @@ import { withServices, type GlobalOptions } from './context.js';
 import { keyCommands, masterKeyCommands } from './key-commands.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
-import { openStore } from '../store/database.js';
+import { openStore, StoreSetupError } from '../store/database.js';
 import { configFrom } from './context.js';
 
 const program = new Command('d1-authz')
@@ -28,7 +29,10 @@ program
   .command('migrate')
   .description('apply pending schema migrations')
   .action(async () => {
-    const store = openStore(configFrom(globals()).databaseUrl);
+    const config = configFrom(globals());
+    // The embedded store is its database and its master key: migrate makes both, like serve.
+    if (config.keyProvider === 'local' && sqlitePath(config.databaseUrl) !== null) loadMasterKey(config, (msg) => process.stderr.write(`d1-authz: ${msg}\n`), { create: true });
+    const store = openStore(config.databaseUrl);
     try {
       const applied = await migrateToLatest(store);
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is current\n');
@@ -42,7 +46,7 @@ program.addCommand(masterKeyCommands(globals));
 program.addCommand(gatewayCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError) {
+  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError || err instanceof StoreSetupError) {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(2);
   }

@@ -49,11 +49,14 @@ describe('pkcs11 provider: HSM unreachable or lost', () => {
   it('refuses to start, saying why, when the token, the PIN or the module is wrong', async () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ D1AUTHZ_PKCS11_TOKEN_LABEL: 'no-such-token' }, /HSM is not reachable: no token labelled "no-such-token"/],
-      [{ D1AUTHZ_PKCS11_PIN_FILE: '', D1AUTHZ_PKCS11_PIN: 'wrong-pin' }, /HSM is not reachable: login refused: CKR_PIN_INCORRECT/],
+      [{ D1AUTHZ_PKCS11_PIN: 'wrong-pin' }, /HSM is not reachable: login refused: CKR_PIN_INCORRECT/],
       [{ D1AUTHZ_PKCS11_MODULE: join(hsm.dir, 'missing.so') }, /D1AUTHZ_PKCS11_MODULE: cannot load/],
     ];
     for (const [extra, message] of cases) {
-      const res = await runCli(['serve', '--workers', '1', '--port', String(await freePort())], { ...env, ...extra });
+      const { D1AUTHZ_PKCS11_PIN_FILE: pinFile, ...rest } = env;
+      // The PIN given one way only: the wrong-PIN case replaces the file by the variable.
+      const base = 'D1AUTHZ_PKCS11_PIN' in extra ? rest : { ...rest, D1AUTHZ_PKCS11_PIN_FILE: pinFile! };
+      const res = await runCli(['serve', '--workers', '1', '--port', String(await freePort())], { ...base, ...extra });
       assert.notEqual(res.code, 0);
       assert.match(res.stderr, message);
       assert.doesNotMatch(res.stderr + res.stdout, new RegExp(hsm.pin), 'the PIN is never printed');

@@ -7,6 +7,7 @@ import type { KeyRepository, SigningKeyRow } from '../../store/key-repository.js
 import { silentKeyEvents, type KeyEvents } from './key-events.js';
 import { keyRow, type KeyProviders } from './key-providers.js';
 import { LocalKeyProvider } from './local/local-provider.js';
+import { MasterKeyError } from './local/master-key.js';
 import { keyState, signingRow, type KeyState } from './key-ring.js';
 import type { GeneratedKey } from './signer.js';
 
@@ -89,12 +90,15 @@ export class KeyService {
    * replaces stay published until every token they can have signed has expired.
    */
   async rotate(options: { alg?: SigningAlgorithm; activateInSeconds?: number } = {}): Promise<KeyInfo> {
+    // Checked before a key is generated: an HSM would otherwise keep a key no row names.
+    await this.assertOpensPublishedKeys(this.now());
     return this.adopt(await this.providers.generate(options.alg ?? this.policy.signingAlg), options);
   }
 
   /** Rotates to a key that exists already (`keys import-hsm`: made by the bank's key ceremony). */
   async adopt(key: GeneratedKey, options: { activateInSeconds?: number } = {}): Promise<KeyInfo> {
     const now = this.now();
+    await this.assertOpensPublishedKeys(now);
     const activateAt = now + 1000 * (options.activateInSeconds ?? this.policy.keyActivationDelay);
     const row = keyRow(key, { created_at: now, activate_at: activateAt });
     await this.repo.insert(row, activateAt + 1000 * (this.policy.maxTokenTtl + this.policy.clockSkew));
@@ -169,6 +173,31 @@ export class KeyService {
       this.events.keyDestroyed({ kid: row.kid, provider: row.provider, at: now });
     }
     return rows.length;
+  }
+
+  /**
+   * A key sealed with another master key than the servers' would stop every server at its next
+   * start (and readiness on the running ones): the master key given here must open the keys in use.
+   */
+  /**
+   * A key sealed with another master key than the servers' would stop every server at its next
+   * start (and readiness on the running ones): the master key given here must open the local keys in
+   * use. HSM keys are not opened here (opening one touches nothing); a node without a master key has
+   * no local keys to seal.
+   */
+  private async assertOpensPublishedKeys(now: number): Promise<void> {
+    if (!this.providers.get('local')) return;
+    for (const row of await this.repo.listPublished(now)) {
+      if (row.provider !== 'local') continue;
+      try {
+        await this.providers.open(row);
+      } catch {
+        throw new MasterKeyError(
+          `the master key given (D1AUTHZ_MASTER_KEY, D1AUTHZ_MASTER_KEY_FILE or the generated file) does not open the published signing key ${row.kid}: ` +
+            'it is not the master key of the servers of this database. Nothing was written; use their master key',
+        );
+      }
+    }
   }
 
   async list(): Promise<KeyInfo[]> {

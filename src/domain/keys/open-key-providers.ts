@@ -16,8 +16,9 @@ export interface ProviderLog {
   info(msg: string): void;
 }
 
-export function openKeyProviders(config: Config, log: ProviderLog): KeyProviders {
-  const local = () => new LocalKeyProvider({ current: loadMasterKey(config, (m) => log.warn(m)), previous: loadPreviousMasterKey(config) });
+/** `create`: the embedded store's master key file may be generated (serve, migrate), see loadMasterKey. */
+export function openKeyProviders(config: Config, log: ProviderLog, options: { create?: boolean } = {}): KeyProviders {
+  const local = () => new LocalKeyProvider({ current: loadMasterKey(config, (m) => log.warn(m), options), previous: loadPreviousMasterKey(config) });
   if (config.keyProvider === 'local') return new KeyProviders(local());
   // One session per libuv thread: the binding's async calls run there, so more could not sign at once.
   const hsm = Pkcs11KeyProvider.open(pkcs11Settings(config), threadPoolSize(), {
@@ -26,7 +27,8 @@ export function openKeyProviders(config: Config, log: ProviderLog): KeyProviders
   });
   const hasMasterKey = config.masterKey !== undefined || config.masterKeyFile !== undefined;
   try {
-    return new KeyProviders(hsm, hasMasterKey ? [local()] : []);
+    // Only a configured master key: an HSM node never generates a master key file.
+    return new KeyProviders(hsm, hasMasterKey ? [new LocalKeyProvider({ current: loadMasterKey(config, (m) => log.warn(m)), previous: loadPreviousMasterKey(config) })] : []);
   } catch (err) {
     void hsm.close();
     throw err;
