@@ -40,7 +40,7 @@ describe('pkcs11 key provider on SoftHSM2', () => {
     assert.equal(payload.client_id, 'hsm-client');
     const ready = await fetch(`${server.origin}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual((await ready.json()).checks, { store: 'ok', signing_key: 'ok', hsm: 'ok' });
+    assert.deepEqual((await ready.json()).checks, { store: 'ok', signing_key: 'ok', keys_loaded: 'ok', hsm: 'ok' });
   });
 
   for (const alg of ['RS256', 'PS256'] as const) {
