@@ -2,16 +2,19 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ClientAdminError } from '../domain/clients/client-service.js';
-import { loadMasterKey, MasterKeyError, sqlitePath } from '../domain/keys/master-key.js';
+import { KeyAdminError } from '../domain/keys/key-service.js';
+import { loadMasterKey, MasterKeyError } from '../domain/keys/local/master-key.js';
+import { KeyProviderError } from '../domain/keys/signer.js';
+import { sqlitePath } from '../store/sqlite-path.js';
 import { clientCommands } from './client-commands.js';
 import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
 import { withServices, type GlobalOptions } from './context.js';
-import { keyCommands } from './key-commands.js';
 import { adminTokenCommands } from './admin-token-commands.js';
 import { AdminTokenError } from '../domain/admin/admin-tokens.js';
 import { auditCommand } from './audit-command.js';
 import { lockoutCommands } from './lockout-commands.js';
+import { keyCommands, masterKeyCommands } from './key-commands.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore, StoreSetupError } from '../store/database.js';
@@ -32,7 +35,7 @@ program
   .action(async () => {
     const config = configFrom(globals());
     // The embedded store is its database and its master key: migrate makes both, like serve.
-    if (sqlitePath(config.databaseUrl) !== null) loadMasterKey(config, (msg) => process.stderr.write(`d1-authz: ${msg}\n`), { create: true });
+    if (config.keyProvider === 'local' && sqlitePath(config.databaseUrl) !== null) loadMasterKey(config, (msg) => process.stderr.write(`d1-authz: ${msg}\n`), { create: true });
     const store = openStore(config.databaseUrl);
     try {
       const applied = await migrateToLatest(store);
@@ -45,6 +48,7 @@ program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
 program.addCommand(adminTokenCommands(globals));
 program.addCommand(lockoutCommands(globals));
+program.addCommand(masterKeyCommands(globals));
 program.addCommand(gatewayCommand(globals));
 program.addCommand(auditCommand(globals));
 
@@ -53,7 +57,7 @@ program.parseAsync().catch((err: unknown) => {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof ClientAdminError || err instanceof AdminTokenError) {
+  if (err instanceof ClientAdminError || err instanceof AdminTokenError || err instanceof KeyAdminError || err instanceof KeyProviderError) {
     process.stderr.write(`d1-authz: ${err.message}\n`);
     process.exit(1);
   }

@@ -180,6 +180,37 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('lockouts_last_failure').on('lockouts').column('last_failure_at').execute();
       },
     },
+    '0012_key_custody': {
+      // Keys held by an HSM (no private_key_enc), the standby key, key withdrawal. SQLite cannot drop a
+      // NOT NULL constraint: the table is copied into its new shape instead.
+      async up(db: Kysely<any>) {
+        if (dialect === 'postgres') {
+          await sql`alter table signing_keys alter column private_key_enc drop not null`.execute(db);
+        } else {
+          await db.schema
+            .createTable('signing_keys_0012')
+            .addColumn('kid', 'text', (c) => c.primaryKey())
+            .addColumn('alg', 'text', (c) => c.notNull())
+            .addColumn('public_jwk', 'text', (c) => c.notNull())
+            .addColumn('private_key_enc', 'text')
+            .addColumn('created_at', bigint, (c) => c.notNull())
+            .addColumn('activate_at', bigint, (c) => c.notNull())
+            .addColumn('retire_at', bigint)
+            .execute();
+          await sql`insert into signing_keys_0012 (kid, alg, public_jwk, private_key_enc, created_at, activate_at, retire_at)
+            select kid, alg, public_jwk, private_key_enc, created_at, activate_at, retire_at from signing_keys`.execute(db);
+          await db.schema.dropTable('signing_keys').execute();
+          await db.schema.alterTable('signing_keys_0012').renameTo('signing_keys').execute();
+        }
+        await db.schema.alterTable('signing_keys').addColumn('provider', 'text', (c) => c.notNull().defaultTo('local')).execute();
+        await db.schema.alterTable('signing_keys').addColumn('hsm_key_id', 'text').execute();
+        await db.schema.alterTable('signing_keys').addColumn('standby', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('signing_keys').addColumn('revoked_at', bigint).execute();
+        await db.schema.alterTable('signing_keys').addColumn('revoke_reason', 'text').execute();
+        await db.schema.alterTable('signing_keys').addColumn('destroyed_at', bigint).execute();
+        await db.schema.alterTable('revocations').addColumn('kid', 'text').execute();
+      },
+    },
   };
 }
 
