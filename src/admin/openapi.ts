@@ -83,9 +83,21 @@ export function adminOpenApi(config: Pick<Config, 'adminHost' | 'adminPort'>): o
         },
         Key: {
           type: 'object',
-          required: ['kid', 'alg', 'state', 'created_at', 'activate_at', 'retire_at'],
+          required: ['kid', 'alg', 'provider', 'state', 'created_at', 'activate_at', 'retire_at'],
           additionalProperties: false,
-          properties: { kid: str, alg: str, state: str, created_at: time, activate_at: time, retire_at: ntime },
+          properties: {
+            kid: str,
+            alg: str,
+            provider: { type: 'string', description: 'who holds the private key: local (sealed in the store) or pkcs11 (an HSM)' },
+            state: { type: 'string', enum: ['pending', 'signing', 'published', 'standby', 'retired', 'revoked', 'destroyed'] },
+            created_at: time,
+            // A standby key has no activation time until it takes over.
+            activate_at: ntime,
+            retire_at: ntime,
+            revoked_at: time,
+            revoke_reason: str,
+            destroyed_at: time,
+          },
         },
         KeyList: { type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', items: ref('Key') } } },
         Identity: { type: 'object', required: ['name', 'role'], additionalProperties: false, properties: { name: str, role: { type: 'string', enum: ['admin', 'viewer'] } } },
