@@ -5,6 +5,7 @@
  * listed in the revocation feed, and refused by a guard once it refetches the JWKS.
  */
 import assert from 'node:assert/strict';
+import { userInfo } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createGuard } from '@d1-authz/guard';
@@ -127,5 +128,20 @@ describe('keys revoke', () => {
     const noReason = await runCli(['keys', 'revoke', signing.kid], env);
     assert.notEqual(noReason.code, 0);
     assert.match(noReason.stderr, /--reason/);
+  });
+
+  it('audits each withdrawal as key.revoked: who, which kid, why, and which key took over', async () => {
+    const res = await runCli(['audit', '--json', '--event', 'key.revoked'], env);
+    assert.equal(res.code, 0, res.stderr);
+    const events = JSON.parse(res.stdout) as any[];
+    assert.deepEqual(events.map((e) => e.details.reason).sort(), ['drill', 'private key found in a heap dump']);
+    for (const e of events) {
+      assert.equal(e.type, 'key.revoked');
+      assert.equal(e.actor, `os:${userInfo().username}`);
+      assert.equal((await states())[e.details.kid]?.state, 'revoked');
+    }
+    const emergency = events.find((e) => e.details.reason !== 'drill');
+    assert.equal((await states())[emergency.details.promoted_kid]?.state, 'signing', 'the key that took over is named');
+    assert.equal(events.find((e) => e.details.reason === 'drill').details.promoted_kid, null);
   });
 });

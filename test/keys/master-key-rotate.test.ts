@@ -86,6 +86,9 @@ describe('master-key rotate', () => {
       const res = await runCli(['master-key', 'rotate', '--json'], env);
       assert.equal(res.code, 0, res.stderr);
       assert.deepEqual(JSON.parse(res.stdout), { rewrapped: rows.length });
+      const audited = await runCli(['audit', '--json', '--event', 'master_key.rotated'], env);
+      assert.equal(audited.code, 0, audited.stderr);
+      assert.deepEqual(JSON.parse(audited.stdout).map((e: any) => e.details), [{ rewrapped: rows.length }], 'the rotation is in the audit trail');
       // A key rotated in now is sealed under the new master key; both nodes open it and sign with it.
       const rotated = await runCli(['keys', 'rotate', '--activate-in', '0', '--force', '--json'], env);
       assert.equal(rotated.code, 0, rotated.stderr);
