@@ -12,9 +12,11 @@ import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore } from '../store/database.js';
 import { configFrom } from './context.js';
+import { packageVersion } from './version.js';
 
 const program = new Command('d1-authz')
   .description('OAuth 2.0 token server for the Thales D1 outbound API')
+  .version(packageVersion(), '-V, --version', 'print the version (semver) and exit')
   .option('--config <file>', 'config file, JSON or YAML (D1AUTHZ_CONFIG)')
   .option('--database-url <url>', 'sqlite:PATH or postgres://... (D1AUTHZ_DATABASE_URL)')
   .showHelpAfterError();
