@@ -145,6 +145,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
       issueToken: (client, scopes, confirmation) => issuer.issue(client, scopes, confirmation),
       authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
       expiresInFormat: config.expiresInFormat,
+      expiresAt: config.expiresAt,
     },
     tokenStatus: tokenStatus.deps,
     https,

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '../domain/clients/client.js';
 import type { ClientSettings } from '../domain/clients/client-service.js';
 import { print, withServices, type GlobalOptions } from './context.js';
@@ -18,6 +18,8 @@ interface SettingsFlags extends TlsFlags {
   audience?: string;
   tokens?: boolean;
   introspect?: boolean;
+  expiresInFormat?: 'string' | 'number' | 'default';
+  expiresAt?: 'on' | 'off' | 'default';
 }
 
 function withSettingsFlags(cmd: Command): Command {
@@ -26,7 +28,9 @@ function withSettingsFlags(cmd: Command): Command {
     .option('--scopes <scopes>', 'allowed scopes, space-separated', scopes)
     .option('--default-scopes <scopes>', 'scopes granted when the request names none', scopes)
     .option('--ttl <seconds>', 'token lifetime for this client (capped by D1AUTHZ_MAX_TOKEN_TTL)', integer)
-    .option('--audience <aud>', 'aud claim for this client (default D1AUTHZ_AUDIENCE)');
+    .option('--audience <aud>', 'aud claim for this client (default D1AUTHZ_AUDIENCE)')
+    .addOption(new Option('--expires-in-format <format>', 'expires_in in its token responses: the contract\'s string or RFC 6749\'s number (default D1AUTHZ_EXPIRES_IN_FORMAT)').choices(['string', 'number', 'default']))
+    .addOption(new Option('--expires-at <on|off>', 'expires_at in its token responses (default D1AUTHZ_EXPIRES_AT)').choices(['on', 'off', 'default']));
 }
 
 const settingsFrom = (o: SettingsFlags): ClientSettings => ({
@@ -37,6 +41,8 @@ const settingsFrom = (o: SettingsFlags): ClientSettings => ({
   audience: o.audience,
   tokens: o.tokens,
   introspect: o.introspect,
+  expiresInFormat: o.expiresInFormat === 'default' ? null : o.expiresInFormat,
+  expiresAt: o.expiresAt === undefined ? undefined : o.expiresAt === 'default' ? null : o.expiresAt === 'on',
   tls: tlsSettingsFrom(o),
 });
 

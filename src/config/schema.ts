@@ -4,6 +4,8 @@ import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off', ''].includes(v.toLowerCase()) : v), z.boolean());
 
+export const EXPIRES_IN_FORMATS = ['string', 'number'] as const;
+
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
@@ -29,7 +31,10 @@ export const configSchema = z
     /** Cap for per-client TTLs; also how long a rotated-out key stays published. */
     maxTokenTtl: seconds(1, 86_400).default(3600),
     audience: z.string().min(1).default('d1-issuer-api'),
-    expiresInFormat: z.enum(['string', 'number']).default('string'),
+    /** The token response's expires_in: the contract's JSON string, or RFC 6749's number. A client may be set otherwise. */
+    expiresInFormat: z.enum(EXPIRES_IN_FORMATS).default('string'),
+    /** Whether the token response carries the contract's expires_at (ISO-8601); some RFC 6749 clients refuse it. A client may be set otherwise. */
+    expiresAt: bool.default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** 32 bytes, base64 or hex. */
     masterKey: z.string().optional(),

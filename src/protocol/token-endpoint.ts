@@ -24,8 +24,12 @@ export interface IssuedToken {
 
 export interface TokenEndpointDeps extends ClientAuthenticationDeps {
   issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation): Promise<IssuedToken>;
-  /** The contract types expires_in as a string; RFC 6749 clients want a number. */
+  /**
+   * The server's response shape, for clients that have none of their own: the contract types
+   * expires_in as a string and adds expires_at; RFC 6749 clients want a number and may refuse extras.
+   */
   readonly expiresInFormat: 'string' | 'number';
+  readonly expiresAt: boolean;
 }
 
 export interface TokenResponseBody {
@@ -33,7 +37,7 @@ export interface TokenResponseBody {
   token_type: 'Bearer';
   expires_in: string | number;
   scope?: string;
-  expires_at: string;
+  expires_at?: string;
 }
 
 export interface TokenSuccess {
@@ -74,12 +78,14 @@ export function resolveScope(params: Params, client: Client): readonly string[] 
 /** Step 8: sign and shape the answer. */
 export async function issue(client: Client, scopes: readonly string[], deps: TokenEndpointDeps, confirmation?: TokenConfirmation): Promise<TokenResponseBody> {
   const token = await (confirmation ? deps.issueToken(client, scopes, confirmation) : deps.issueToken(client, scopes));
+  // The client's own shape wins over the server's: D1 and an RFC 6749 client can share one server.
+  const expiresInFormat = client.expiresInFormat ?? deps.expiresInFormat;
   const body: TokenResponseBody = {
     access_token: token.accessToken,
     token_type: 'Bearer',
-    expires_in: deps.expiresInFormat === 'number' ? token.expiresIn : String(token.expiresIn),
-    expires_at: token.expiresAt,
+    expires_in: expiresInFormat === 'number' ? token.expiresIn : String(token.expiresIn),
   };
+  if (client.expiresAt ?? deps.expiresAt) body.expires_at = token.expiresAt;
   if (token.scope !== '') body.scope = token.scope;
   return body;
 }

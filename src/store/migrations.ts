@@ -79,6 +79,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('clients').addColumn('certificate_bound_tokens', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0013_client_response_shape': {
+      // Per-client token response shape; null keeps the server's D1AUTHZ_EXPIRES_IN_FORMAT / D1AUTHZ_EXPIRES_AT.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('clients').addColumn('expires_in_format', 'text').execute();
+        await db.schema.alterTable('clients').addColumn('include_expires_at', 'integer').execute();
+      },
+    },
   };
 }
 
