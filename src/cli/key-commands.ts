@@ -1,17 +1,34 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { minKeyActivationDelayMs, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/schema.js';
-import { print, withServices, type GlobalOptions } from './context.js';
+import type { KeyInfo } from '../domain/keys/key-service.js';
+import { withServices, type GlobalOptions } from './context.js';
+import { emit, printDone, printTable, type JsonFlag } from './output.js';
+
+const keyJson = (k: KeyInfo) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: k.createdAt, activate_at: k.activateAt, retire_at: k.retireAt });
 
 export function keyCommands(globals: () => GlobalOptions): Command {
   const keys = new Command('keys').description('manage token signing keys');
   keys
     .command('list')
-    .option('--json', 'JSON output')
-    .action(async (o: { json?: boolean }) =>
+    .description('list the signing keys: kid, algorithm, state (pending | signing | published | retired), when each activates and retires')
+    .option('--json', 'print a JSON array of keys')
+    .action(async (o: JsonFlag) =>
       withServices(globals(), async (s) => {
         const list = await s.keys.list();
-        print(!!o.json, list, () => list.map((k) => `${k.kid}\t${k.alg}\t${k.state}\tactivates ${k.activateAt}\tretires ${k.retireAt ?? '-'}`).join('\n'));
+        emit(o, list.map(keyJson), () =>
+          printTable(
+            list,
+            [
+              ['KID', (k) => k.kid],
+              ['ALG', (k) => k.alg],
+              ['STATE', (k) => k.state],
+              ['ACTIVATES', (k) => k.activateAt],
+              ['RETIRES', (k) => k.retireAt],
+            ],
+            '(no signing keys yet: "d1-authz serve" creates the first, "d1-authz keys rotate" adds one)',
+          ),
+        );
       }),
     );
   keys
@@ -23,8 +40,8 @@ export function keyCommands(globals: () => GlobalOptions): Command {
       return Number(v);
     })
     .option('--force', 'accept an --activate-in shorter than the propagation time (emergency: verifiers with a cached JWKS refuse tokens until they refetch)')
-    .option('--json', 'JSON output')
-    .action(async (o: { alg?: SigningAlgorithm; activateIn?: number; force?: boolean; json?: boolean }) =>
+    .option('--json', 'print the new key as JSON')
+    .action(async (o: JsonFlag & { alg?: SigningAlgorithm; activateIn?: number; force?: boolean }) =>
       withServices(globals(), async (s) => {
         const minMs = minKeyActivationDelayMs(s.config);
         if (o.activateIn !== undefined && o.activateIn * 1000 <= minMs && !o.force) {
@@ -34,7 +51,7 @@ export function keyCommands(globals: () => GlobalOptions): Command {
           );
         }
         const key = await s.keys.rotate({ alg: o.alg, activateInSeconds: o.activateIn });
-        print(!!o.json, key, () => `new key ${key.kid} (${key.alg}) published now, signs from ${key.activateAt}`);
+        emit(o, keyJson(key), () => printDone(`new key ${key.kid} (${key.alg}) published now, signs from ${key.activateAt}`));
       }),
     );
   return keys;
