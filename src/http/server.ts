@@ -35,7 +35,7 @@ export interface HttpDeps {
 
 export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending }: HttpDeps): FastifyInstance {
   const tokenPath = `${config.basePath}/oauth2/token`;
-  const metrics = config.metrics ? new Metrics(tokenPath, hashesPending) : undefined;
+  const metrics = config.metrics ? new Metrics(tokenPath, hashesPending, () => keyRing.signingSince()) : undefined;
   const certificates = clientCertificateSource(config);
   let closing = false;
   const tokens = tokenListener({
