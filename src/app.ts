@@ -16,6 +16,8 @@ import { loadMasterKey } from './domain/keys/master-key.js';
 import { ChangeFeed } from './domain/sync/change-feed.js';
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { buildHttpServer } from './http/server.js';
+import { REDACTED_PATHS } from './log-redaction.js';
+import type { ServerTimeouts } from './transport/server-timeouts.js';
 import { ChangeRepository } from './store/change-repository.js';
 import { ClientRepository } from './store/client-repository.js';
 import { openStore, type Store } from './store/database.js';
@@ -33,7 +35,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>, stream?: Destinat
       base: { service: 'd1-authz' },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Defence in depth: nothing logs these, and if something ever does they are censored.
-      redact: { paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'client_secret', 'access_token', 'secret'], censor: '[redacted]' },
+      redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
     },
     stream ?? pino.destination({ sync: false }),
   );
@@ -97,7 +99,13 @@ function warnIfHashesCanFillThreadPool(config: Config, logger: Logger): void {
   }
 }
 
-export async function createApp(config: Config, options: { logStream?: DestinationStream } = {}): Promise<App> {
+export interface CreateAppOptions {
+  readonly logStream?: DestinationStream;
+  /** Default SERVER_TIMEOUTS (docs/operations.md); tests pass small ones. */
+  readonly timeouts?: ServerTimeouts;
+}
+
+export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const logger = createLogger(config, options.logStream);
   // TLS files are read (and checked) before anything is opened: a bad file stops start-up at once.
   const https = config.tlsCert ? tlsServerOptions(config) : undefined;
@@ -111,7 +119,14 @@ export async function createApp(config: Config, options: { logStream?: Destinati
   const keyRing = new KeyRing(repos.keys, services.masterKey);
   await keyRing.reload();
 
-  const directory = new ClientDirectory(repos.clients, { ttlMs: config.clientCacheTtl * 1000, outageGraceMs: config.storeOutageGrace * 1000 });
+  const directory = new ClientDirectory(repos.clients, {
+    ttlMs: config.clientCacheTtl * 1000,
+    outageGraceMs: config.storeOutageGrace * 1000,
+    // The feed confirms the id list on every poll; when it has not for a while (ten polls, at least 10 s: a
+    // loaded store answers late without being down), an id outside the list is "cannot tell".
+    idListMaxAgeMs: Math.max(10 * config.syncIntervalMs, 10_000),
+  });
+  services.clients.onChange((clientId) => directory.invalidate(clientId));
   const credentials = new CredentialCache(config.credentialCacheTtl * 1000);
   directory.onInvalidate((clientId) => credentials.dropClient(clientId));
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
@@ -124,6 +139,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     config.syncIntervalMs,
     {
       client: (clientId) => directory.invalidate(clientId),
+      synced: (at) => directory.confirmIds(at),
       revocation: () => tokenStatus.sync().catch((err: Error) => logger.warn({ detail: err.message }, 'cannot read revocations')),
       // A failed reload is retried on the next poll (and reported once through the error callback).
       key: () => keyRing.reload(),
@@ -132,6 +148,8 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     { keyRefreshMs: config.clientCacheTtl * 1000 },
   );
   await feed.start();
+  // After the feed's cursor is set: a client created in between is in the list or reported by the feed.
+  await directory.loadIds().catch((err: Error) => logger.warn({ detail: err.message }, 'cannot read the client list; looking clients up one by one'));
   // A key change committed between the first load and the feed's cursor would be in neither: load again.
   await keyRing.reload();
   await tokenStatus.sync(); // the same for a revocation
@@ -150,6 +168,7 @@ export async function createApp(config: Config, options: { logStream?: Destinati
     tokenStatus: tokenStatus.deps,
     https,
     hashesPending: () => authenticator.hashesPending,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     readiness: {
       store: () => services.store.ping(),
       signing_key: () => keyRing.signer() !== null,

@@ -11,8 +11,9 @@
  * Refusals happen in onRequest, before the body is read and before the upstream is contacted.
  */
 import replyFrom from '@fastify/reply-from';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { GuardError } from '../guard/errors.js';
@@ -23,6 +24,9 @@ import { correlationIdFrom } from '../protocol/correlation-id.js';
 import { OAuthError } from '../protocol/oauth-error.js';
 import { DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER } from '../tls/client-certificate.js';
 import { watchTlsFiles, type TlsWatcher } from '../tls/server-options.js';
+import { createNodeServer } from '../transport/node-server.js';
+import type { ServerTimeouts } from '../transport/server-timeouts.js';
+import { singletonFieldProblem } from '../transport/singleton-headers.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayTransport } from './transport.js';
 import { findRoute, pathSegments, type RouteRule } from './routes.js';
@@ -59,8 +63,16 @@ function sendJson(reply: FastifyReply, status: number, error: string, descriptio
     .send(JSON.stringify({ error, error_description: description }));
 }
 
-/** `transport` (gatewayTransport): TLS, mTLS and trusted-proxy certificates; default plain HTTP, no certificates. */
-export function createGateway(config: GatewayConfig, logger: Logger, transport: Partial<GatewayTransport> = {}): Gateway {
+function withoutConnectionFields<T extends Record<string, unknown>>(headers: T): T {
+  const { connection: _connection, 'keep-alive': _keepAlive, ...rest } = headers;
+  return rest as T;
+}
+
+/**
+ * `transport` (gatewayTransport): TLS, mTLS and trusted-proxy certificates; default plain HTTP, no certificates.
+ * `timeouts`: default SERVER_TIMEOUTS, the same as serve's (docs/resource-side.md); tests pass small ones.
+ */
+export function createGateway(config: GatewayConfig, logger: Logger, transport: Partial<GatewayTransport> = {}, timeouts?: ServerTimeouts): Gateway {
   const revocationFeed =
     config.revocation?.mode === 'feed'
       ? createRevocationFeed({
@@ -87,7 +99,24 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
     return503OnClosing: true,
-    // null: plain HTTP. (The https instance type differs only in the raw server type.)
+    // The server is made here so that its time-outs, half-close handling and answers to what the
+    // HTTP parser refuses are serve's (transport/node-server.ts): Fastify would set neither.
+    serverFactory: ((fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) =>
+      createNodeServer(
+        (req, res) => {
+          // An upstream's own value, when it sends one, replaces this.
+          res.setHeader('x-content-type-options', 'nosniff');
+          fastifyHandler(req, res);
+        },
+        {
+          ...(transport.https ? { https: transport.https } : {}),
+          ...(timeouts ? { timeouts } : {}),
+          onRefused: ({ status, code }) => logger.info({ status, outcome: 'invalid_request', detail: code }, 'request refused by the HTTP parser'),
+        },
+      )) as unknown as FastifyServerFactory<HttpsServer>,
+    // Answered by the server above; Fastify's default would log the raw request bytes at trace level.
+    clientErrorHandler: () => {},
+    // null: plain HTTP. The server comes from serverFactory; Fastify reads this only to print https:// addresses.
     https: transport.https ?? null,
     // A URL the router cannot decode never reaches onRequest: answer it in the same JSON shape.
     frameworkErrors: (err, request, reply) => {
@@ -112,6 +141,13 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-correlation-id', request.id);
+    const fieldProblem = singletonFieldProblem(request.raw);
+    if (fieldProblem !== undefined) {
+      // One Host, one set of credentials; framing in doubt: nothing after this request is read.
+      request.gatewayOutcome = 'invalid_request';
+      request.gatewayDetail = fieldProblem;
+      return sendJson(reply, 400, 'invalid_request', fieldProblem, { connection: 'close' });
+    }
     const path = pathSegments(request.url);
     if (!path.ok) {
       request.gatewayOutcome = 'bad_path';
@@ -161,6 +197,9 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
     request.gatewayOutcome = 'forwarded';
     return reply.from(request.url, {
       rewriteRequestHeaders: (_r, headers) => forwardedHeaders(request, headers as IncomingHttpHeaders),
+      // RFC 9110 §7.6.1: Connection and Keep-Alive describe the upstream connection, not the caller's
+      // (the upstream's `Keep-Alive: timeout=5` would stand in for the gateway's own).
+      rewriteHeaders: (headers) => withoutConnectionFields(headers),
       onError: (r, { error }) => {
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
         request.gatewayOutcome = timedOut ? 'upstream_timeout' : 'upstream_error';

@@ -15,6 +15,7 @@ export function oauthErrorResponse(error: OAuthError, realm: string): ErrorRespo
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
     pragma: 'no-cache',
+    'x-content-type-options': 'nosniff',
     ...error.headers,
   };
   // RFC 6749 §5.2: a 401 invalid_client carries the challenge of the scheme the client used.

@@ -1,6 +1,6 @@
 /** Builds the Fastify instance: one plugin per concern, one error boundary, one request observer. */
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
@@ -18,6 +18,10 @@ import { responseShapeMetadata, wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
+import type { TransportRefusal } from '../transport/client-error.js';
+import { createNodeServer } from '../transport/node-server.js';
+import type { ServerTimeouts } from '../transport/server-timeouts.js';
+import { installSingletonFieldCheck } from './singleton-field-check.js';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -31,9 +35,11 @@ export interface HttpDeps {
   readonly https?: HttpsServerOptions;
   /** For the pending-hashes gauge. */
   readonly hashesPending?: () => number;
+  /** Default SERVER_TIMEOUTS (docs/operations.md); tests pass small ones. */
+  readonly timeouts?: ServerTimeouts;
 }
 
-export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending }: HttpDeps): FastifyInstance {
+export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending, timeouts }: HttpDeps): FastifyInstance {
   const tokenPath = `${config.basePath}/oauth2/token`;
   const metrics = config.metrics ? new Metrics(tokenPath, hashesPending, () => keyRing.signingSince()) : undefined;
   const certificates = clientCertificateSource(config);
@@ -48,10 +54,20 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     ...(metrics ? { metrics } : {}),
     closing: () => closing,
   });
-  // The token endpoint's POST is answered before Fastify sees it (token-listener.ts); the rest goes on.
+  const refused = ({ status, code }: TransportRefusal) => {
+    (app.log as Logger).info({ status, outcome: 'invalid_request', detail: code }, 'request refused by the HTTP parser');
+    metrics?.observe('unparsed', status, 0, undefined);
+  };
+  // The token endpoint is answered before Fastify sees it (token-listener.ts, which sets its own
+  // headers); the rest goes on.
   const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) => {
-    const listener = (req: IncomingMessage, res: ServerResponse) => (tokens.matches(req) ? tokens.handle(req, res) : fastifyHandler(req, res));
-    return https ? createHttpsServer(https, listener) : createHttpServer(listener);
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
+      if (tokens.matches(req)) return tokens.handle(req, res);
+      // On every answer, Fastify's own included (a bad URL, 503 while closing): JSON is never sniffed as HTML.
+      res.setHeader('x-content-type-options', 'nosniff');
+      fastifyHandler(req, res);
+    };
+    return createNodeServer(listener, { ...(https ? { https } : {}), ...(timeouts ? { timeouts } : {}), onRefused: refused });
   };
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -59,10 +75,11 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
     bodyLimit: config.bodyLimit,
-    // Slow-loris and idle-connection bounds; keep-alive stays long enough for D1's connection reuse.
-    requestTimeout: 10_000,
-    keepAliveTimeout: 65_000,
+    // Time-outs are set on the server itself (transport/node-server.ts): with a serverFactory, Fastify ignores its own.
     return503OnClosing: true,
+    // The server answers the parser's refusals itself (transport/client-error.ts); Fastify's default
+    // handler would answer in its own shape and log the raw request bytes at trace level.
+    clientErrorHandler: () => {},
     // A URL the router cannot decode gets the same RFC-shaped answer as every other error.
     frameworkErrors: (error, request, reply) => sendOAuthError(toOAuthError(error), request, reply, config.realm),
     // Typed as the https variant, like the `https` option below; at run time it is either.
@@ -76,6 +93,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   });
   installRequestObserver(app, metrics);
   installErrorBoundary(app, config.realm);
+  installSingletonFieldCheck(app);
   app.register(tokenRoute, { path: tokenPath });
   if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });
   const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config), ...responseShapeMetadata(config) };

@@ -2,7 +2,8 @@
  * POST {base}/oauth2/token served straight from node:http, in front of Fastify: the one route D1 and
  * every misbehaving client hit per call. Fastify's pipeline (router, content-type parser, hooks, reply)
  * cost ~14 µs of event-loop time per token, a sixth of it, measured per thread with `npm run bench`'s
- * load (docs/performance.md). Every other request, and every other method on this path, goes to Fastify.
+ * load (docs/performance.md). Every other method on this path is answered 405 here too, before any
+body is read or parsed; every other path goes to Fastify.
  *
  * Nothing here decides anything: the protocol core (protocol/token-endpoint.ts) does. This file only
  * moves bytes, with the same bounds, error rendering, log line and metrics as the Fastify routes.
@@ -10,9 +11,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
-import { OAuthError, temporarilyUnavailable } from '../protocol/oauth-error.js';
+import { OAuthError, invalidRequest, temporarilyUnavailable } from '../protocol/oauth-error.js';
 import { handleTokenRequest, type TokenEndpointDeps } from '../protocol/token-endpoint.js';
 import type { ClientCertificateSource } from '../tls/client-certificate.js';
+import { singletonFieldProblem } from '../transport/singleton-headers.js';
 import { toOAuthError } from './error-boundary.js';
 import type { Metrics } from './metrics.js';
 import { oauthErrorResponse } from './oauth-error-response.js';
@@ -33,12 +35,15 @@ export interface TokenListenerOptions {
 }
 
 export interface TokenListener {
-  /** POST to the token path, with or without a query string. */
+  /** The token path, with or without a query string, whatever the method. */
   matches(req: IncomingMessage): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
 const tooLarge = (detail: string) => new OAuthError('invalid_request', 413, 'the request body is too large', detail);
+// RFC 6749 §3.2: "The client MUST use the HTTP "POST" method when making access token requests."
+const postOnly = (method: string | undefined) =>
+  new OAuthError('invalid_request', 405, 'the token endpoint accepts POST only', `method ${method?.slice(0, 16)}`, { allow: 'POST' });
 
 export function tokenListener(options: TokenListenerOptions): TokenListener {
   const { path, bodyLimit, deps, certificates, realm, metrics } = options;
@@ -54,7 +59,7 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
       headers['content-length'] = String(Buffer.byteLength(body));
       res.writeHead(status, headers);
       res.end(body);
-      recordRequest(log, metrics, { method: 'POST', route: path, status, ms: performance.now() - started, clientId, outcome, detail });
+      recordRequest(log, metrics, { method: req.method ?? 'POST', route: path, status, ms: performance.now() - started, clientId, outcome, detail });
     };
     const fail = (err: unknown, closeConnection = false) => {
       const error = toOAuthError(err);
@@ -65,6 +70,11 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
     };
 
     if (options.closing()) return fail(temporarilyUnavailable('the server is shutting down'), true);
+    // Whatever the body: it is never read, so the connection is not reused for what follows it.
+    if (req.method !== 'POST') return fail(postOnly(req.method), true);
+    const fieldProblem = singletonFieldProblem(req);
+    // Framing (Host, Content-Length) is in doubt: nothing after this request is read.
+    if (fieldProblem !== undefined) return fail(invalidRequest(fieldProblem), true);
     const declared = Number(req.headers['content-length']);
     if (declared > bodyLimit) return fail(tooLarge(`content-length ${declared} > ${bodyLimit}`), true);
 
@@ -87,7 +97,7 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
       void issue(req, body).then(
         ({ clientId, json }) => {
           // RFC 6749 §5.1: "Cache-Control: no-store" and "Pragma: no-cache".
-          const headers = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' };
+          const headers = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache', 'x-content-type-options': 'nosniff' };
           finish(200, headers, json, clientId, 'issued');
         },
         (err: unknown) => fail(err),
@@ -109,7 +119,7 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
   }
 
   return {
-    matches: (req) => req.method === 'POST' && (req.url === path || (req.url?.startsWith(pathWithQuery) ?? false)),
+    matches: (req) => req.url === path || (req.url?.startsWith(pathWithQuery) ?? false),
     handle,
   };
 }

@@ -3,11 +3,11 @@ import { invalidClient } from './oauth-error.js';
 export interface BasicCredentials {
   readonly clientId: string;
   /**
-   * Candidate secrets, most correct first. RFC 6749 §2.3.1 says id and secret are
-   * form-urlencoded before base64, so the decoded form comes first; many clients skip
-   * that encoding, so the raw form follows when it differs (a literal "+" or "%").
+   * The secret as sent, not form-decoded: RFC 6749 §2.3.1 says id and secret are form-urlencoded
+   * before base64, many clients skip that encoding, and both must be the same secret. The domain
+   * compares secrets in one decoded form (domain/clients/secret-form.ts), the same at creation.
    */
-  readonly secretCandidates: readonly string[];
+  readonly secret: string;
 }
 
 const SCHEME = /^basic[ \t]+/i;
@@ -15,7 +15,7 @@ const SCHEME = /^basic[ \t]+/i;
 const TOKEN68 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** application/x-www-form-urlencoded decoding of one value; null when malformed. */
+/** application/x-www-form-urlencoded decoding of the id; null when malformed. */
 function formDecode(value: string): string | null {
   if (!value.includes('%') && !value.includes('+')) return value;
   try {
@@ -43,10 +43,8 @@ export function parseBasicAuthorization(header: string): BasicCredentials {
   if (colon < 0) throw invalidClient('authorization credentials have no colon');
   const rawId = decoded.slice(0, colon);
   const rawSecret = decoded.slice(colon + 1);
-  // An id or secret that is not valid form-urlencoding was sent raw: take it as it is.
+  // An id that is not valid form-urlencoding was sent raw: take it as it is.
   const clientId = formDecode(rawId) ?? rawId;
-  const secret = formDecode(rawSecret) ?? rawSecret;
-  if (clientId.length === 0 || secret.length === 0) throw invalidClient('empty client id or secret');
-  const secretCandidates = secret === rawSecret ? [secret] : [secret, rawSecret];
-  return { clientId, secretCandidates };
+  if (clientId.length === 0 || rawSecret.length === 0) throw invalidClient('empty client id or secret');
+  return { clientId, secret: rawSecret };
 }

@@ -20,7 +20,7 @@ export interface ClientRequest {
 
 export type AuthenticationResult =
   | { readonly ok: true; readonly client: Client }
-  | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' };
+  | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' | 'control_characters' };
 
 export interface ClientAuthenticationDeps {
   authenticateClient(credentials: BasicCredentials): Promise<AuthenticationResult>;

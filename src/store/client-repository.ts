@@ -94,6 +94,12 @@ export class ClientRepository {
     };
   }
 
+  /** Every client id, at most `limit` of them (one statement, the id column only). */
+  async ids(limit: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('clients').select('client_id').limit(limit).execute();
+    return rows.map((r) => r.client_id);
+  }
+
   async list(): Promise<Client[]> {
     const rows = await this.db.selectFrom('clients').selectAll().orderBy('client_id').execute();
     return rows.map(toClient);

@@ -8,6 +8,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import type { ClientSettings } from '../../src/domain/clients/client-service.js';
 import { openStore } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrations.js';
+import type { ServerTimeouts } from '../../src/transport/server-timeouts.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export async function freePort(): Promise<number> {
@@ -51,6 +52,8 @@ export interface StartOptions {
   readonly database?: TestDatabase;
   readonly masterKey?: string;
   readonly port?: number;
+  /** The server's time-outs (default: the documented SERVER_TIMEOUTS). */
+  readonly timeouts?: ServerTimeouts;
 }
 
 export async function startTestServer(settings: Partial<ConfigInput> = {}, options: StartOptions = {}): Promise<TestServer> {
@@ -70,7 +73,7 @@ export async function startTestServer(settings: Partial<ConfigInput> = {}, optio
       cb();
     },
   });
-  const app = await createApp(config, { logStream });
+  const app = await createApp(config, { logStream, ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
   const origin = await app.listen();
   const tokenUrl = `${origin}${config.basePath}/oauth2/token`;
 

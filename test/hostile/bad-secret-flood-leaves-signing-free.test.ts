@@ -11,7 +11,7 @@ import { ClientDirectory } from '../../src/domain/clients/client-directory.js';
 import { ClientService } from '../../src/domain/clients/client-service.js';
 import { CredentialCache } from '../../src/domain/clients/credential-cache.js';
 import { HashCapacityError } from '../../src/domain/clients/client-authenticator.js';
-import { verifySecret } from '../../src/domain/clients/secret-hash.js';
+import { deriveKey, type DerivationParams } from '../../src/domain/clients/secret-hash.js';
 import { ClientRepository } from '../../src/store/client-repository.js';
 import { openStore } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrations.js';
@@ -66,10 +66,10 @@ describe('slow hashes running at once', () => {
     await new ClientService(repo, { scryptCost: 14, maxTokenTtl: 3600 }).create('known', {}, { secret: 'k'.repeat(32) });
     let running = 0;
     let most = 0;
-    const observed = async (secret: string, phc: string) => {
+    const observed = async (secret: Uint8Array, params: DerivationParams) => {
       most = Math.max(most, ++running);
       try {
-        return await verifySecret(secret, phc);
+        return await deriveKey(secret, params);
       } finally {
         running--;
       }
@@ -79,11 +79,11 @@ describe('slow hashes running at once', () => {
       scryptCost: 14,
       maxPendingHashes: 6,
       hashConcurrency: 2,
-      verify: observed,
+      derive: observed,
     });
 
     const attempts = Array.from({ length: 8 }, (_, i) =>
-      auth.authenticate({ clientId: i % 2 ? 'known' : `nobody-${i}`, secretCandidates: [`wrong-${i}`] }).then(
+      auth.authenticate({ clientId: i % 2 ? 'known' : `nobody-${i}`, secret: `wrong-${i}` }).then(
         (r) => r.ok,
         (err: Error) => err,
       ),

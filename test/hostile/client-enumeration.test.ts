@@ -8,7 +8,7 @@ import { ClientAuthenticator } from '../../src/domain/clients/client-authenticat
 import { ClientDirectory } from '../../src/domain/clients/client-directory.js';
 import { CredentialCache } from '../../src/domain/clients/credential-cache.js';
 import { ClientService } from '../../src/domain/clients/client-service.js';
-import { verifySecret } from '../../src/domain/clients/secret-hash.js';
+import { deriveKey, type DerivationParams } from '../../src/domain/clients/secret-hash.js';
 import { ClientRepository } from '../../src/store/client-repository.js';
 import { openStore } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrations.js';
@@ -24,16 +24,16 @@ describe('client enumeration by timing', () => {
     await service.setEnabled('off', false);
 
     let hashes = 0;
-    const counting = (secret: string, phc: string) => {
+    const counting = (secret: Uint8Array, params: DerivationParams) => {
       hashes++;
-      return verifySecret(secret, phc);
+      return deriveKey(secret, params);
     };
     const directory = new ClientDirectory(repo, { ttlMs: 60_000, outageGraceMs: 0 });
-    const auth = await ClientAuthenticator.create(directory, new CredentialCache(60_000), { scryptCost: 14, maxPendingHashes: 8, hashConcurrency: 2, verify: counting });
+    const auth = await ClientAuthenticator.create(directory, new CredentialCache(60_000), { scryptCost: 14, maxPendingHashes: 8, hashConcurrency: 2, derive: counting });
 
     const count = async (clientId: string, secret: string) => {
       hashes = 0;
-      const result = await auth.authenticate({ clientId, secretCandidates: [secret] });
+      const result = await auth.authenticate({ clientId, secret });
       return { ok: result.ok, hashes };
     };
     assert.deepEqual(await count('nobody', 'x'.repeat(32)), { ok: false, hashes: 1 });
@@ -45,7 +45,7 @@ describe('client enumeration by timing', () => {
     // A cold burst of identical credentials (D1 after a deploy) shares one slow hash instead of queueing 20.
     await service.create('burst', {}, { secret: 'b'.repeat(32) });
     hashes = 0;
-    const results = await Promise.all(Array.from({ length: 20 }, () => auth.authenticate({ clientId: 'burst', secretCandidates: ['b'.repeat(32)] })));
+    const results = await Promise.all(Array.from({ length: 20 }, () => auth.authenticate({ clientId: 'burst', secret: 'b'.repeat(32) })));
     assert.ok(results.every((r) => r.ok));
     assert.equal(hashes, 1);
     await store.close();

@@ -38,6 +38,15 @@ describe('Basic credentials: encodings we accept', () => {
     assert.equal(res.status, 200);
   });
 
+  it('a secret holding "+" and a valid %XX works sent raw and sent encoded (one form is hashed)', async () => {
+    const secret = 'ab+cd/ef%41==' + 'z'.repeat(24); // a standard-base64-looking secret, as D1 may dictate
+    await server.createClient('plus', {}, { secret });
+    for (const sent of [secret, encodeURIComponent(secret), formEncode(secret)]) {
+      const res = await server.post('grant_type=client_credentials', { ...FORM, authorization: 'Basic ' + b64(`plus:${sent}`) });
+      assert.equal(res.status, 200, `${sent}: ${JSON.stringify(res.json)}`);
+    }
+  });
+
   it('the contract example header (padded standard base64) works', async () => {
     await server.createClient('is_tbank01', {}, { secret: '123', force: true });
     const res = await server.post('grant_type=client_credentials', { ...FORM, authorization: 'Basic aXNfdGJhbmswMToxMjM=' });

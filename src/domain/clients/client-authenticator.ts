@@ -1,8 +1,13 @@
 /**
- * Client authentication with a secret. Every failure costs one slow hash, whether the client
- * is unknown, disabled or the secret wrong, so timing does not tell which client ids exist.
- * All of a client's live secrets (two during a rotation's grace period) are checked in parallel,
- * so the wall time stays that of one hash.
+ * Client authentication with a secret. Every failure costs exactly one slow derivation, whether
+ * the client is unknown, disabled, in a secret-rotation grace period, or the secret wrong, and
+ * whatever characters the presented secret holds, so timing does not tell which client ids exist:
+ * - the secret is hashed in one form (secret-form.ts), not once per possible encoding;
+ * - a client's live secrets share one salt (secret-hash.ts), so one derivation checks them all;
+ * - an unknown client, a client without a usable secret, or a presented id or secret holding a
+ *   control character is checked against a dummy hash made at start-up with the current cost.
+ * Secrets hashed before live secrets shared their salt (a rotation in grace when this began) cost one
+ * derivation per distinct salt until their grace period ends.
  */
 import type { BasicCredentials } from '../../protocol/basic-auth.js';
 import type { AuthenticationResult } from '../../protocol/token-endpoint.js';
@@ -11,10 +16,23 @@ import type { ClientRecord } from '../../store/client-repository.js';
 import type { ClientDirectory } from './client-directory.js';
 import type { CredentialCache } from './credential-cache.js';
 import { limitConcurrency } from './concurrency-limit.js';
-import { hashSecret, verifySecret } from './secret-hash.js';
+import { hasControlCharacters, secretForm } from './secret-form.js';
+import { deriveKey, derivationParams, matchingKey, parseHash, sameDerivation, type Derive, type DerivationParams, type StoredHash } from './secret-hash.js';
 
 export class HashCapacityError extends Error {
   override readonly name = 'HashCapacityError';
+}
+
+/** What is presented, in the form that is hashed; undefined when it holds a control character. */
+interface Presented {
+  readonly clientId: string;
+  readonly secret: Buffer | undefined;
+}
+
+/** Live secrets that one derivation checks: same salt and parameters. */
+interface DerivationGroup {
+  readonly params: DerivationParams;
+  readonly secrets: { readonly secret: ClientSecret; readonly key: Buffer }[];
 }
 
 export class ClientAuthenticator {
@@ -24,10 +42,10 @@ export class ClientAuthenticator {
   private constructor(
     private readonly directory: ClientDirectory,
     private readonly cache: CredentialCache,
-    private readonly dummyHash: string,
+    private readonly dummy: DerivationParams,
     private readonly maxPendingHashes: number,
     private readonly now: () => number,
-    private readonly verify: (secret: string, phc: string) => Promise<boolean>,
+    private readonly derive: Derive,
   ) {}
 
   static async create(
@@ -39,13 +57,13 @@ export class ClientAuthenticator {
       /** Slow hashes running at once (the others wait, still counted as pending); leaves libuv threads for signing. */
       hashConcurrency: number;
       now?: () => number;
-      verify?: (secret: string, phc: string) => Promise<boolean>;
+      derive?: Derive;
     },
   ): Promise<ClientAuthenticator> {
-    // A real hash of a random value at the current cost: the price an unknown client pays.
-    const dummyHash = await hashSecret(`dummy-${Math.random()}`, options.scryptCost);
-    const verify = limitConcurrency(options.verify ?? verifySecret, options.hashConcurrency);
-    return new ClientAuthenticator(directory, cache, dummyHash, options.maxPendingHashes, options.now ?? Date.now, verify);
+    // A salt and the current cost: what an unknown client's check derives with, so it costs one real hash.
+    const dummy = derivationParams(options.scryptCost);
+    const derive = limitConcurrency(options.derive ?? deriveKey, options.hashConcurrency);
+    return new ClientAuthenticator(directory, cache, dummy, options.maxPendingHashes, options.now ?? Date.now, derive);
   }
 
   /** Slow hash verifications running or waiting for a thread now (a gauge: a flood of bad secrets shows here). */
@@ -53,41 +71,66 @@ export class ClientAuthenticator {
     return this.pendingHashes;
   }
 
-  async authenticate({ clientId, secretCandidates }: BasicCredentials): Promise<AuthenticationResult> {
-    const record = await this.directory.get(clientId);
-    if (record) {
-      for (const secret of secretCandidates) {
-        if (this.cache.has(clientId, secret)) {
-          return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
-        }
-      }
-    }
+  async authenticate({ clientId, secret }: BasicCredentials): Promise<AuthenticationResult> {
+    const presented: Presented = { clientId, secret: hasControlCharacters(clientId) ? undefined : secretForm(secret) };
+    const record = presented.secret ? await this.directory.get(clientId) : undefined;
+    if (record && presented.secret && this.cache.has(clientId, presented.secret)) return this.outcome(record);
     // Identical credentials arriving together (D1 after a deploy, a burst from one client) share one slow hash.
-    const key = this.cache.mac(clientId, secretCandidates.join('\0'));
+    const key = this.cache.mac(clientId, presented.secret ?? secret);
     const shared = this.inflight.get(key);
     if (shared) return shared;
     if (this.pendingHashes >= this.maxPendingHashes) throw new HashCapacityError('too many secret verifications pending');
-    const verification = this.verifySlowly(clientId, secretCandidates, record).finally(() => this.inflight.delete(key));
+    const verification = this.verifySlowly(presented, record).finally(() => this.inflight.delete(key));
     this.inflight.set(key, verification);
     return verification;
   }
 
-  private async verifySlowly(clientId: string, secretCandidates: readonly string[], record: ClientRecord | undefined): Promise<AuthenticationResult> {
+  private async verifySlowly(presented: Presented, record: ClientRecord | undefined): Promise<AuthenticationResult> {
     this.pendingHashes++;
     try {
-      if (!record) {
-        await Promise.all(secretCandidates.map((s) => this.verify(s, this.dummyHash)));
-        return { ok: false, reason: 'unknown_client' };
-      }
-      const now = this.now();
-      const live = record.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now);
-      const matched = await this.firstMatch(secretCandidates, live);
+      const groups = record ? this.derivationGroups(record) : [];
+      const matched = await this.check(presented.secret, groups);
+      if (!presented.secret) return { ok: false, reason: 'control_characters' };
+      if (!record) return { ok: false, reason: 'unknown_client' };
       if (!matched) return { ok: false, reason: 'wrong_secret' };
-      this.cache.add(clientId, matched.candidate, matched.secret.expiresAt);
-      return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
+      this.cache.add(presented.clientId, presented.secret, matched.expiresAt);
+      return this.outcome(record);
     } finally {
       this.pendingHashes--;
     }
+  }
+
+  private outcome(record: ClientRecord): AuthenticationResult {
+    return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
+  }
+
+  /** The client's live secrets, newest first, grouped by what derives them. A malformed stored hash never matches. */
+  private derivationGroups(record: ClientRecord): DerivationGroup[] {
+    const now = this.now();
+    const groups: DerivationGroup[] = [];
+    for (const secret of record.secrets) {
+      if (secret.expiresAt !== null && secret.expiresAt <= now) continue;
+      const stored: StoredHash | undefined = parseHash(secret.hash);
+      if (!stored) continue;
+      const group = groups.find((g) => sameDerivation(g.params, stored));
+      if (group) group.secrets.push({ secret, key: stored.key });
+      else groups.push({ params: stored, secrets: [{ secret, key: stored.key }] });
+    }
+    return groups;
+  }
+
+  /** The live secret the presented one matches. One derivation per group; one against the dummy when there is none to check. */
+  private async check(secret: Buffer | undefined, groups: readonly DerivationGroup[]): Promise<ClientSecret | undefined> {
+    if (!secret || groups.length === 0) {
+      await this.derive(secret ?? Buffer.alloc(0), this.dummy);
+      return undefined;
+    }
+    const derived = await Promise.all(groups.map((g) => this.derive(secret, g.params)));
+    for (const [i, group] of groups.entries()) {
+      const at = matchingKey(derived[i]!, group.secrets.map((s) => s.key));
+      if (at >= 0) return group.secrets[at]!.secret;
+    }
+    return undefined;
   }
 
   /**
@@ -99,15 +142,5 @@ export class ClientAuthenticator {
     const record = await this.directory.get(clientId);
     if (!record) return { ok: false, reason: 'unknown_client' };
     return record.client.enabled ? { ok: true, client: record.client } : { ok: false, reason: 'disabled' };
-  }
-
-  private async firstMatch(candidates: readonly string[], secrets: readonly ClientSecret[]) {
-    const pairs = candidates.flatMap((candidate) => secrets.map((secret) => ({ candidate, secret })));
-    if (pairs.length === 0) {
-      await this.verify(candidates[0] ?? '', this.dummyHash);
-      return undefined;
-    }
-    const results = await Promise.all(pairs.map((p) => this.verify(p.candidate, p.secret.hash)));
-    return pairs[results.indexOf(true)];
   }
 }

@@ -3,6 +3,7 @@ import { isValidScopeString } from '../../protocol/scope.js';
 import type { ClientPatch, ClientRepository } from '../../store/client-repository.js';
 import { CLIENT_ID_PATTERN, EXPIRES_IN_FORMATS, GRANT_TYPES, type Client, type ClientSecret, type ExpiresInFormat } from './client.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
+import { secretForm } from './secret-form.js';
 import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';
 
 export class ClientAdminError extends Error {
@@ -52,6 +53,9 @@ function checkSecret(input: SecretInput): string {
   if (s.length === 0 || s.length > MAX_SECRET_LENGTH || /[\x00-\x1f\x7f]/.test(s)) {
     throw new ClientAdminError('the secret must be 1 to 512 printable characters');
   }
+  // Secrets are compared form-decoded (secret-form.ts): "%0A" would decode to a control character, which
+  // authentication refuses. So no stored secret holds a control character, and none ends in NUL.
+  if (!secretForm(s)) throw new ClientAdminError('the secret must not hold a percent-encoded control character (%00 to %1F, %7F)');
   if (s.length < MIN_IMPORTED_SECRET_LENGTH && !input.force) {
     throw new ClientAdminError(`the secret is shorter than ${MIN_IMPORTED_SECRET_LENGTH} characters; use --force to import it anyway`);
   }
@@ -65,11 +69,22 @@ function checkScopes(label: string, scopes: readonly string[]): string[] {
 }
 
 export class ClientService {
+  private readonly listeners: ((clientId: string) => void)[] = [];
+
   constructor(
     private readonly repo: ClientRepository,
     private readonly policy: ClientServicePolicy,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Called after each committed change to a client made through this service: the process that made it knows it at once. */
+  onChange(listener: (clientId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(clientId: string): void {
+    for (const listener of this.listeners) listener(clientId);
+  }
 
   async create(clientId: string, settings: ClientSettings, secretInput: SecretInput = {}): Promise<{ client: Client; clientSecret: string }> {
     if (!CLIENT_ID_PATTERN.test(clientId)) throw new ClientAdminError('the client id must be 1 to 128 characters of A-Z a-z 0-9 _ . ~ -');
@@ -95,6 +110,7 @@ export class ClientService {
     });
     const hash = await hashSecret(secret, this.policy.scryptCost);
     if (!(await this.repo.create(client, hash, this.cutoff(now)))) throw new ClientAdminError(`client ${clientId} exists already`);
+    this.changed(clientId);
     return { client, clientSecret: secret };
   }
 
@@ -114,6 +130,7 @@ export class ClientService {
     const defined = Object.fromEntries(Object.entries({ ...patch, ...this.tlsPatch(settings.tls) }).filter(([, v]) => v !== undefined)) as ClientPatch;
     const next = this.validate({ ...current, ...defined });
     await this.repo.update(clientId, defined, this.now());
+    this.changed(clientId);
     return next;
   }
 
@@ -132,11 +149,13 @@ export class ClientService {
     }
     const now = this.now();
     if (!(await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now)))) throw this.notFound(clientId);
+    this.changed(clientId);
   }
 
   async delete(clientId: string): Promise<void> {
     const now = this.now();
     if (!(await this.repo.delete(clientId, now, this.cutoff(now)))) throw this.notFound(clientId);
+    this.changed(clientId);
   }
 
   /** A client-wide cut-off matters while a token issued before it can be valid: the longest lifetime plus skew. */
@@ -150,10 +169,15 @@ export class ClientService {
       throw new ClientAdminError('the grace period must be 0 to 2592000 seconds');
     }
     const secret = checkSecret(secretInput);
-    const hash = await hashSecret(secret, this.policy.scryptCost);
     const now = this.now();
     const expireAt = now + graceSeconds * 1000;
+    // While old secrets stay live, the new one takes the salt and cost of the newest of them: one derivation
+    // then checks all, so a client in its grace period costs an attacker's guess one hash like any other.
+    // A raised D1AUTHZ_SCRYPT_COST reaches the client's secret at a rotation without grace (--grace 0).
+    const live = graceSeconds > 0 ? (await this.repo.find(clientId))?.secrets.find((s) => s.expiresAt === null || s.expiresAt > now) : undefined;
+    const hash = await hashSecret(secret, this.policy.scryptCost, live?.hash);
     if (!(await this.repo.addSecret(clientId, hash, expireAt, now))) throw this.notFound(clientId);
+    this.changed(clientId);
     return { clientSecret: secret, oldSecretsExpireAt: new Date(expireAt).toISOString() };
   }
 

@@ -23,11 +23,11 @@ export class CredentialCache {
   ) {}
 
   /** The cache key of a (client_id, secret) pair: an HMAC, so no secret is ever held as a key. */
-  mac(clientId: string, secret: string): string {
+  mac(clientId: string, secret: string | Uint8Array): string {
     return createHmac('sha256', this.macKey).update(clientId).update('\0').update(secret).digest('base64');
   }
 
-  has(clientId: string, secret: string): boolean {
+  has(clientId: string, secret: string | Uint8Array): boolean {
     if (this.ttlMs === 0) return false;
     const key = this.mac(clientId, secret);
     const entry = this.entries.get(key);
@@ -40,7 +40,7 @@ export class CredentialCache {
   }
 
   /** `notAfter`: the secret's own end (grace period), if any: the entry never outlives it. */
-  add(clientId: string, secret: string, notAfter: number | null): void {
+  add(clientId: string, secret: string | Uint8Array, notAfter: number | null): void {
     if (this.ttlMs === 0) return;
     const key = this.mac(clientId, secret);
     const expiresAt = Math.min(this.now() + this.ttlMs, notAfter ?? Infinity);

@@ -24,6 +24,11 @@ export interface ChangeHandlers {
   key(): Promise<void> | void;
   /** Reads the new revocations. Awaited before the clients of the same poll are dropped; a failure is reported, the clients are dropped anyway. */
   revocation?(): Promise<void> | void;
+  /**
+   * Every change committed before `at` has been handed to `client` (a write still in flight then is
+   * handed over once it commits: the gaps). Lets the client directory trust its id list to say "unknown".
+   */
+  synced?(at: number): void;
 }
 
 export interface ChangeFeedOptions {
@@ -135,6 +140,7 @@ export class ChangeFeed {
       for (const clientId of clients) this.handlers.client(clientId);
       if (changes.length < PAGE) break;
     }
+    this.handlers.synced?.(now);
     if (!keysChanged) return;
     try {
       await this.handlers.key();

@@ -47,14 +47,19 @@ function methodNotAllowed(app: FastifyInstance, url: string, allowed: 'GET' | 'P
   app.route({
     method: [...methods],
     url,
-    handler: async (request, reply) => {
+    // Answered before the body is read or parsed: its content type must not change the answer.
+    onRequest: async (request, reply) => {
       request.outcome = 'invalid_request';
       return reply
         .code(405)
         .header('allow', allowed)
         .header('cache-control', 'no-store')
+        .header('connection', 'close')
         .type('application/json')
         .send(`{"error":"invalid_request","error_description":"this endpoint accepts ${allowed} only"}`);
+    },
+    handler: async () => {
+      throw new Error('unreachable: onRequest answers');
     },
   });
 }

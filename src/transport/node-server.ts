@@ -1,0 +1,45 @@
+/**
+ * The node:http / node:https server under Fastify, for `serve` and the gateway alike: the
+ * time-outs (server-timeouts.ts), answers for what the HTTP parser refuses (client-error.ts), and
+ * half-closed connections answered.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import { answerClientError, answerExpectation, type TransportRefusal } from './client-error.js';
+import { SERVER_TIMEOUTS, type ServerTimeouts } from './server-timeouts.js';
+
+export interface NodeServerOptions {
+  /** TLS options: serve HTTPS instead of HTTP. */
+  readonly https?: HttpsServerOptions;
+  /** Default SERVER_TIMEOUTS; tests pass small ones. */
+  readonly timeouts?: ServerTimeouts;
+  /** A request refused below the app: log it, count it. Never handed the request's bytes. */
+  readonly onRefused: (refusal: TransportRefusal) => void;
+}
+
+export function createNodeServer(listener: (req: IncomingMessage, res: ServerResponse) => void, options: NodeServerOptions): Server {
+  const t = options.timeouts ?? SERVER_TIMEOUTS;
+  const settings: ServerOptions = {
+    headersTimeout: t.headersMs,
+    requestTimeout: t.requestMs,
+    keepAliveTimeout: t.keepAliveMs,
+    connectionsCheckingInterval: t.checkIntervalMs,
+    // RFC 9112 §3.2 (Host missing or repeated) is checked with the other singleton fields
+    // (singleton-headers.ts), so that the refusal has the RFC 6749 shape; node:http's own is an empty 400.
+    requireHostHeader: false,
+  };
+  // The https server's TLS layer ends the write side as soon as the client's FIN arrives unless told otherwise.
+  const tls = options.https ? { ...options.https, ...settings, allowHalfOpen: true } : undefined;
+  const server: Server = tls ? createHttpsServer(tls, listener) : createHttpServer(settings, listener);
+  // Set again on the object: these are what node:http reads at run time, whatever the constructor kept.
+  server.headersTimeout = t.headersMs;
+  server.requestTimeout = t.requestMs;
+  server.keepAliveTimeout = t.keepAliveMs;
+  // A client may send its request and then half-close (FIN): RFC 9112 §9.6, a half-closed connection
+  // "does not ... imply the client is no longer interested in a response". node:http's default drops
+  // the request and closes; with this it writes the answer, then closes.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, options.onRefused));
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => answerExpectation(res, options.onRefused));
+  return server;
+}
