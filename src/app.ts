@@ -24,6 +24,7 @@ import { openStore, type Store } from './store/database.js';
 import { KeyRepository } from './store/key-repository.js';
 import { ensureSchema } from './store/migrations.js';
 import { warnIfInsecureHttp } from './tls/policy.js';
+import { logSettingWarnings } from './config/warnings.js';
 import { hashConcurrency, threadPoolSize } from './config/thread-pool.js';
 import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-options.js';
 import { createTokenStatus, type TokenStatus } from './token-status.js';
@@ -53,10 +54,19 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function openServices(config: Config, logger: Logger): Promise<Services> {
-  const masterKey = loadMasterKey(config, (msg) => logger.warn(msg));
-  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
+/**
+ * `create` (serve): make the embedded store and its generated master key when they do not exist.
+ * Without it (the admin commands) a missing store is an error: the command would otherwise write
+ * into a fresh database that no server reads.
+ */
+export async function openServices(config: Config, logger: Logger, options: { create?: boolean } = {}): Promise<Services> {
+  const create = options.create ?? true;
+  const warn = (msg: string) => logger.warn(msg);
+  // Creating: the key is checked before anything is written. Not creating: the missing store is named first.
+  let masterKey = create ? loadMasterKey(config, warn, { create }) : undefined;
+  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, create });
   try {
+    masterKey ??= loadMasterKey(config, warn, { create });
     await ensureSchema(store, (msg) => logger.info(msg));
   } catch (err) {
     await store.close();
@@ -110,6 +120,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   // TLS files are read (and checked) before anything is opened: a bad file stops start-up at once.
   const https = config.tlsCert ? tlsServerOptions(config) : undefined;
   warnIfInsecureHttp(config, logger);
+  logSettingWarnings(config, logger);
   warnIfHashesCanFillThreadPool(config, logger);
   const services = await openServices(config, logger);
   const { repos } = services;
@@ -172,6 +183,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     readiness: {
       store: () => services.store.ping(),
       signing_key: () => keyRing.signer() !== null,
+      // A key reload that fails (a key sealed with another master key) leaves this node without the next key.
+      keys_loaded: () => keyRing.upToDate,
     },
   });
   const tls = https ? watchTlsFiles(http.server as unknown as TlsServer, config, logger, { served: https }) : undefined;

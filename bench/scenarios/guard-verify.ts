@@ -9,16 +9,18 @@
 // with dsaEncoding 'ieee-p1363' on a KeyObject), with and without the claim checks a verifier must do.
 
 import { createPublicKey, verify as cryptoVerify, webcrypto } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
-import type * as GuardModule from '../../src/guard/index.js';
+import type * as GuardModule from '@d1-authz/guard';
 import { d1Unavailable, importDist, startD1 } from '../lib/d1.js';
 import { fmt, mdTable } from '../lib/format.js';
 import { isNoisy } from '../lib/load.js';
 import { machineBusySeconds } from '../lib/proc.js';
 import { log } from '../lib/server.js';
-import { GUARD_S, GUARD_TOKENS, REPEAT } from '../lib/settings.js';
+import { DIST_DIR, GUARD_S, GUARD_TOKENS, REPEAT } from '../lib/settings.js';
 import { JWKS_PATH } from '../lib/shared.js';
 import type { Scenario, ScenarioOutcome } from '../lib/types.js';
 import { fetchToken, jwtPart } from './common.js';
@@ -84,7 +86,8 @@ export const guardScenario: Scenario = {
   description: 'guard (createGuard from the build) verifying real d1-authz tokens in-process: cache hit, miss, vs bare node:crypto ES256 verify',
   unavailable: d1Unavailable,
   run: async (): Promise<ScenarioOutcome> => {
-    const { createGuard } = await importDist<typeof GuardModule>('guard/index.js');
+    // dist/guard.js re-exports the guard package; builds from before it had the guard in dist/guard/.
+    const { createGuard } = await importDist<typeof GuardModule>(existsSync(join(DIST_DIR, 'guard.js')) ? 'guard.js' : 'guard/index.js');
     const d1 = await startD1(NAME, { workers: 1 });
     const checks: string[] = [];
     const notes: string[] = [...d1.spec.notes];

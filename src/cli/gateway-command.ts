@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../app.js';
 import { loadConfig } from '../config/load.js';
+import { logSettingWarnings } from '../config/warnings.js';
 import { createGateway } from '../gateway/gateway.js';
 import { GatewayConfigError, loadGatewayConfig } from '../gateway/config.js';
 import { gatewayTransport } from '../gateway/transport.js';
@@ -57,6 +58,7 @@ export function gatewayCommand(globals: () => GlobalOptions): Command {
       // TLS, mTLS, trusted proxies and the plain-HTTP rule come from the same D1AUTHZ_* settings as serve.
       const transport = gatewayTransport(server, config.host);
       const logger = createLogger({ logLevel: (o.logLevel ?? 'info') as 'info' }, logDestination(1, { json: o.json }));
+      logSettingWarnings(server, logger);
       if (transport.insecure) {
         logger.warn({ host: config.host, setting: 'D1AUTHZ_ALLOW_INSECURE_HTTP' }, `INSECURE: the gateway serves plain HTTP on ${config.host}, a non-loopback address`);
       }

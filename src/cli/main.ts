@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ClientAdminError } from '../domain/clients/client-service.js';
-import { MasterKeyError } from '../domain/keys/master-key.js';
+import { loadMasterKey, MasterKeyError, sqlitePath } from '../domain/keys/master-key.js';
 import { clientCommands } from './client-commands.js';
 import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
@@ -12,7 +12,7 @@ import { keyCommands } from './key-commands.js';
 import { emit, printDone, type JsonFlag } from './output.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
-import { openStore } from '../store/database.js';
+import { openStore, StoreSetupError } from '../store/database.js';
 import { configFrom } from './context.js';
 import { packageVersion } from './version.js';
 
@@ -32,7 +32,10 @@ program
   .description('apply pending schema migrations (PostgreSQL: once per release, before the nodes start)')
   .option('--json', 'print {"applied": [...]}')
   .action(async (o: JsonFlag) => {
-    const store = openStore(configFrom(globals()).databaseUrl);
+    const config = configFrom(globals());
+    // The embedded store is its database and its master key: migrate makes both, like serve.
+    if (sqlitePath(config.databaseUrl) !== null) loadMasterKey(config, (msg) => process.stderr.write(`d1-authz: ${msg}\n`), { create: true });
+    const store = openStore(config.databaseUrl);
     try {
       const applied = await migrateToLatest(store);
       emit(o, { applied }, () => printDone(applied.length ? `applied migrations: ${applied.join(', ')}` : 'the schema is current: nothing to apply'));
@@ -56,7 +59,7 @@ function exitCode(err: unknown): number {
     // --help, --version, and a bare command group's help: not failures.
     return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
   }
-  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError || err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError || err instanceof StoreSetupError || err instanceof UsageError) return EXIT_USAGE;
   if (err instanceof ClientAdminError) return EXIT_FAILED;
   return EXIT_FAILED;
 }

@@ -1,22 +1,48 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config, type ConfigInput } from './schema.js';
+import { closest, ENV_PREFIX, envName, OTHER_ENV_NAMES, TEST_ENV_PREFIX } from './setting-names.js';
+
+export { envName } from './setting-names.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
 const KEYS = Object.keys(configSchema.shape) as (keyof ConfigInput)[];
+const SETTING_ENV_NAMES = KEYS.map(envName);
+const KNOWN_ENV_NAMES = new Set([...SETTING_ENV_NAMES, ...OTHER_ENV_NAMES]);
 
-export const envName = (key: string) => 'D1AUTHZ_' + key.replace(/([A-Z])/g, '_$1').toUpperCase();
+/** What is wrong with the D1AUTHZ_* variables beyond their values: unknown names, empty values. */
+interface EnvProblems {
+  readonly unknown: string[];
+  readonly empty: string[];
+}
 
-function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ConfigInput, string>> {
-  const out: Partial<Record<keyof ConfigInput, string>> = {};
+function fromEnv(env: NodeJS.ProcessEnv): { values: Partial<Record<keyof ConfigInput, string>>; problems: EnvProblems } {
+  const values: Partial<Record<keyof ConfigInput, string>> = {};
   for (const key of KEYS) {
     const value = env[envName(key)];
-    if (value !== undefined && value !== '') out[key] = value;
+    if (value !== undefined) values[key] = value;
   }
-  return out;
+  const problems: EnvProblems = { unknown: [], empty: [] };
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || name.startsWith(TEST_ENV_PREFIX)) continue;
+    if (!KNOWN_ENV_NAMES.has(name)) {
+      problems.unknown.push(`${name} (did you mean ${closest(name, SETTING_ENV_NAMES)}?)`);
+    } else if (value !== undefined && value.trim() === '' && name !== 'D1AUTHZ_GATEWAY_CLIENT_SECRET') {
+      // An empty D1AUTHZ_TLS_CLIENT_CA used to mean "unset", i.e. mutual TLS off: a setting is set or it is not.
+      problems.empty.push(name);
+    }
+  }
+  return { values, problems };
+}
+
+/** The file's keys that are no setting, each with the closest one. */
+function unknownFileKeys(file: Record<string, unknown>): string[] {
+  return Object.keys(file)
+    .filter((k) => !(KEYS as string[]).includes(k))
+    .map((k) => `${k} (did you mean ${closest(k, KEYS)}?)`);
 }
 
 function fromFile(path: string): Record<string, unknown> {
@@ -49,18 +75,29 @@ export function loadConfig(
   configFile: string | undefined = env.D1AUTHZ_CONFIG,
 ): Config {
   const definedFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
-  const merged = { ...(configFile ? fromFile(configFile) : {}), ...fromEnv(env), ...definedFlags };
+  const file = configFile ? fromFile(configFile) : {};
+  const fileUnknown = unknownFileKeys(file);
+  const known = Object.fromEntries(Object.entries(file).filter(([k]) => (KEYS as string[]).includes(k)));
+  const { values, problems } = fromEnv(env);
+  const merged = { ...known, ...values, ...definedFlags };
+  const lines: string[] = [];
+  if (env.D1AUTHZ_CONFIG !== undefined && env.D1AUTHZ_CONFIG.trim() === '') problems.empty.push('D1AUTHZ_CONFIG');
+  for (const name of new Set(problems.empty)) lines.push(`  ${name}: empty; unset the variable to get the default, or give it a value`);
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+    for (const issue of result.error.issues) {
       const key = issue.path.length ? String(issue.path[0]) : '';
       const name = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : key ? `${envName(key)} (${key})` : 'config';
-      return `  ${name}: ${issue.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+      lines.push(`  ${name}: ${issue.message}`);
+    }
   }
+  const unknownSettings = [...problems.unknown, ...fileUnknown.map((k) => `${k} in ${configFile}`)];
+  if (unknownSettings.length && !(result.success && result.data.allowUnknownSettings)) {
+    for (const u of unknownSettings) lines.push(`  ${u}: unknown setting (D1AUTHZ_ALLOW_UNKNOWN_SETTINGS=true makes this a warning)`);
+  }
+  if (lines.length || !result.success) throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   const c = result.data;
   const scheme = c.tlsCert ? 'https' : 'http';
   const hostForUrl = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return { ...c, issuer: c.issuer ?? `${scheme}://${hostForUrl}:${c.port}${c.basePath}` };
+  return { ...c, issuer: c.issuer ?? `${scheme}://${hostForUrl}:${c.port}${c.basePath}`, unknownSettings };
 }

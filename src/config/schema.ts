@@ -1,8 +1,26 @@
 import { z } from 'zod';
 import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
+import { cipherListProblem, INTERMEDIATE_CIPHERS } from '../tls/cipher-profile.js';
 
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off', ''].includes(v.toLowerCase()) : v), z.boolean());
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+/**
+ * A boolean setting takes only these words (trimmed, any case). Anything else is an error, never
+ * a guess: a "nope" or "disabled" read as true would switch on what the operator meant to switch off.
+ */
+const bool = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const word = v.trim().toLowerCase();
+    return TRUE_WORDS.includes(word) ? true : FALSE_WORDS.includes(word) ? false : v;
+  },
+  z.boolean({ error: `must be one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}` }),
+);
+
+/** Trusted-proxy ranges wider than these prefixes are logged loudly at start (config/warnings.ts). */
+export const WIDE_PROXY_PREFIX = { ipv4: 24, ipv6: 64 } as const;
 
 export const EXPIRES_IN_FORMATS = ['string', 'number'] as const;
 
@@ -37,8 +55,8 @@ export const configSchema = z
     expiresAt: bool.default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** 32 bytes, base64 or hex. */
-    masterKey: z.string().optional(),
-    masterKeyFile: z.string().optional(),
+    masterKey: z.string().min(1).optional(),
+    masterKeyFile: z.string().min(1).optional(),
     signingAlg: z.enum(SIGNING_ALGORITHMS).default('ES256'),
     /** How long a new key is published before it signs (covers JWKS caches and the other nodes). */
     keyActivationDelay: seconds(0, 7 * 86_400).default(120),
@@ -77,6 +95,15 @@ export const configSchema = z
     tlsKey: z.string().min(1).optional(),
     /** CA bundle for client certificates: when set, every connection must present one chained to it (mTLS). */
     tlsClientCa: z.string().min(1).optional(),
+    /** OpenSSL cipher list (TLS 1.2 names and TLS 1.3 TLS_* names) for every TLS listener. */
+    tlsCiphers: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        const problem = cipherListProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default(INTERMEDIATE_CIPHERS),
     /** Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy). Logged loudly. */
     allowInsecureHttp: bool.default(false),
     /** Peers (CIDR list) whose client-certificate headers are believed (a TLS-terminating proxy). */
@@ -84,6 +111,10 @@ export const configSchema = z
       cidrListInput,
       z.array(z.string().refine((c) => parseCidr(c) !== undefined, 'must be addresses or CIDRs, e.g. 10.0.0.0/8, ::1')).max(64),
     ).default([]),
+    /** Accept 0.0.0.0/0 or ::/0 in trustedProxies: every peer may then assert a client certificate. */
+    trustAnyProxy: bool.default(false),
+    /** An unknown D1AUTHZ_* variable or config-file key is logged as a warning instead of stopping start-up. */
+    allowUnknownSettings: bool.default(false),
     /** The one header a trusted proxy forwards the client certificate in: URL-encoded PEM (nginx $ssl_client_escaped_cert), or Envoy's XFCC when x-forwarded-client-cert. */
     clientCertHeader: z
       .string()
@@ -114,6 +145,17 @@ export const configSchema = z
     if (c.tlsClientCa !== undefined && c.tlsCert === undefined) {
       ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY (mTLS is TLS first)' });
     }
+    const everyone = c.trustedProxies.filter((t) => parseCidr(t)?.prefix === 0);
+    if (everyone.length && !c.trustAnyProxy) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trustedProxies'],
+        message:
+          `${everyone.join(', ')} trusts every peer: anyone could then send a forged client-certificate header and get a ` +
+          "tls_client_auth client's token. List the proxies' own addresses (or set D1AUTHZ_TRUST_ANY_PROXY=true when a network " +
+          'policy lets only the proxy reach this port)',
+      });
+    }
     if (c.tlsCert === undefined && !c.allowInsecureHttp && !isLoopbackHost(c.host)) {
       ctx.addIssue({
         code: 'custom',
@@ -130,5 +172,9 @@ export function minKeyActivationDelayMs(c: { readonly syncIntervalMs: number; re
   return c.syncIntervalMs + c.jwksMaxAge * 1000;
 }
 
-export type Config = z.infer<typeof configSchema> & { readonly issuer: string };
+export type Config = z.infer<typeof configSchema> & {
+  readonly issuer: string;
+  /** Unknown D1AUTHZ_* variables and config-file keys let through by allowUnknownSettings (logged at start). */
+  readonly unknownSettings?: readonly string[];
+};
 export type ConfigInput = z.input<typeof configSchema>;

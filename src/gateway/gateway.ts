@@ -16,10 +16,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { GuardError } from '../guard/errors.js';
-import { createGuard, type Guard, type VerifiedToken } from '../guard/guard.js';
-import { createIntrospectionCheck } from '../guard/introspection.js';
-import { createRevocationFeed, type RevocationFeed } from '../guard/revocation-feed.js';
+import { createGuard, createIntrospectionCheck, createRevocationFeed, GuardError, type Guard, type RevocationFeed, type VerifiedToken } from '@d1-authz/guard';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
 import { OAuthError } from '../protocol/oauth-error.js';
 import { DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER } from '../tls/client-certificate.js';

@@ -1,6 +1,6 @@
 /**
  * How the gateway meets its callers, with the same settings and rules as `serve`: TLS from
- * D1AUTHZ_TLS_CERT / D1AUTHZ_TLS_KEY (TLS 1.2 minimum), a required client certificate with
+ * D1AUTHZ_TLS_CERT / D1AUTHZ_TLS_KEY (TLS 1.2 minimum, the ciphers of D1AUTHZ_TLS_CIPHERS), a required client certificate with
  * D1AUTHZ_TLS_CLIENT_CA, the certificate of a trusted proxy's header (D1AUTHZ_TRUSTED_PROXIES), and
  * plain HTTP refused off loopback unless D1AUTHZ_ALLOW_INSECURE_HTTP. The client certificate is what
  * the guard compares with a certificate-bound token's cnf (RFC 8705 §3).
@@ -16,7 +16,8 @@ import { GatewayConfigError } from './config.js';
 export type GatewayTransportSettings = Pick<
   Config,
   'tlsCert' | 'tlsKey' | 'tlsClientCa' | 'allowInsecureHttp' | 'trustedProxies' | 'clientCertHeader'
->;
+> &
+  Pick<TlsConfig, 'tlsCiphers'>;
 
 export interface GatewayTransport {
   /** TLS server options; absent: plain HTTP. */

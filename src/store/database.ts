@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -21,16 +21,58 @@ const INT8_OID = 20;
 export interface StoreOptions {
   /** PostgreSQL: connections per process (every cluster worker has its own pool). */
   readonly poolSize?: number;
+  /** SQLite: create the database file when it does not exist (serve, migrate). Default true. */
+  readonly create?: boolean;
+}
+
+/** The store named by D1AUTHZ_DATABASE_URL does not exist or is not set up; the command would not be run against it. */
+export class StoreSetupError extends Error {
+  override readonly name = 'StoreSetupError';
 }
 
 export function openStore(databaseUrl: string, options: StoreOptions = {}): Store {
   const path = sqlitePath(databaseUrl);
-  if (path !== null) return openSqlite(path);
+  if (path !== null) return openSqlite(path, options.create ?? true);
   return openPostgres(databaseUrl, options.poolSize ?? 10);
 }
 
-function openSqlite(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+/** Owner only: the database holds secret hashes and sealed signing keys. */
+const FILE_MODE = 0o600;
+const FOLDER_MODE = 0o700;
+
+/**
+ * SQLite gives its -wal and -shm files the permissions of the database file, so a database
+ * created (or tightened) to 0600 keeps all three private. A file an older version created 0644
+ * is tightened on open; an existing folder is left as it is (it may be shared, e.g. /var/lib).
+ */
+function prepareSqliteFile(path: string, create: boolean): void {
+  const file = resolve(path);
+  if (!existsSync(file)) {
+    if (!create) {
+      throw new StoreSetupError(
+        `no database at ${file} (D1AUTHZ_DATABASE_URL=sqlite:${path}): this command only uses an existing store. ` +
+          'Point D1AUTHZ_DATABASE_URL (or --database-url) at the database the server uses, or create it with "d1-authz migrate" or "d1-authz serve"',
+      );
+    }
+    mkdirSync(dirname(file), { recursive: true, mode: FOLDER_MODE });
+    try {
+      closeSync(openSync(file, 'wx', FILE_MODE));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, FILE_MODE);
+    } catch (err) {
+      // Another user's file (EPERM): not ours to change; SQLite reports it if it cannot use it.
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
+}
+
+function openSqlite(path: string, create: boolean): Store {
+  if (path !== ':memory:') prepareSqliteFile(path, create);
   const database = new SQLite(path);
   // WAL lets the CLI write while the server reads; synchronous=FULL makes every acknowledged
   // commit durable against power loss, not only against a process crash.

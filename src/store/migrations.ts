@@ -3,7 +3,7 @@
  * Append new entries; never edit one that has shipped.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { Dialect, Store } from './database.js';
+import { StoreSetupError, type Dialect, type Store } from './database.js';
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const serial = dialect === 'postgres' ? sql`bigserial primary key` : sql`integer primary key autoincrement`;
@@ -115,6 +115,18 @@ export async function ensureSchema(store: Store, info: (msg: string) => void): P
     return;
   }
   const migrator = new Migrator({ db: store.db, provider: new CodeProvider(store.dialect) });
-  const pending = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined);
-  if (pending.length) throw new Error(`the database schema is not current (pending: ${pending.map((m) => m.name).join(', ')}); run "d1-authz migrate"`);
+  let migrations: Awaited<ReturnType<Migrator['getMigrations']>>;
+  try {
+    migrations = await migrator.getMigrations();
+  } catch (err) {
+    // 3D000 invalid_catalog_name: the database itself does not exist.
+    if ((err as { code?: string }).code === '3D000') throw new StoreSetupError(`D1AUTHZ_DATABASE_URL: ${(err as Error).message}; create it, then run "d1-authz migrate"`);
+    throw err;
+  }
+  const pending = migrations.filter((m) => m.executedAt === undefined);
+  if (pending.length) {
+    throw new StoreSetupError(
+      `the database of D1AUTHZ_DATABASE_URL is not set up or not current (pending migrations: ${pending.map((m) => m.name).join(', ')}); run "d1-authz migrate"`,
+    );
+  }
 }

@@ -14,7 +14,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { TLSSocket } from 'node:tls';
-import { certificateThumbprint } from '../guard/thumbprint.js';
+import { certificateThumbprint } from '@d1-authz/guard';
 import type { ClientCertificate } from '../protocol/mtls.js';
 import { invalidRequest } from '../protocol/oauth-error.js';
 import { TrustedProxies } from './addresses.js';

@@ -14,15 +14,17 @@ import { basename, dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import { ConfigError, envName } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { INTERMEDIATE_CIPHERS, MIN_TLS_VERSION } from './cipher-profile.js';
 
-export type TlsConfig = Pick<Config, 'tlsCert' | 'tlsKey' | 'tlsClientCa'>;
+export type TlsConfig = Pick<Config, 'tlsCert' | 'tlsKey' | 'tlsClientCa'> & { readonly tlsCiphers?: string };
 
 type TlsLogger = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 
-const MIN_VERSION = 'TLSv1.2';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 interface TlsMaterial {
+  /** The cipher policy (cipher-profile.ts), part of every context built from this material. */
+  readonly ciphers: string;
   readonly key: Buffer;
   readonly cert: Buffer;
   readonly ca: Buffer | undefined;
@@ -33,9 +35,9 @@ interface TlsMaterial {
 
 class TlsMaterialError extends Error {}
 
-const setting = (key: keyof TlsConfig) => `${envName(key)} (${key})`;
+const setting = (key: Exclude<keyof TlsConfig, 'tlsCiphers'>) => `${envName(key)} (${key})`;
 
-function readPem(key: keyof TlsConfig, path: string): Buffer {
+function readPem(key: 'tlsCert' | 'tlsKey' | 'tlsClientCa', path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
@@ -43,7 +45,7 @@ function readPem(key: keyof TlsConfig, path: string): Buffer {
   }
 }
 
-function certificates(key: keyof TlsConfig, pem: Buffer): X509Certificate[] {
+function certificates(key: 'tlsCert' | 'tlsClientCa', pem: Buffer): X509Certificate[] {
   const blocks = pem.toString('utf8').match(PEM_CERT) ?? [];
   if (blocks.length === 0) throw new TlsMaterialError(`${setting(key)}: no PEM certificate in the file`);
   try {
@@ -59,7 +61,8 @@ function digestOf(cert: unknown, key: unknown, ca: unknown): string {
 }
 
 function contextOptions(m: TlsMaterial): SecureContextOptions {
-  return { key: m.key, cert: m.cert, ...(m.ca ? { ca: m.ca } : {}), minVersion: MIN_VERSION };
+  // The client's order is kept among these (all strong): it knows best whether it has AES hardware.
+  return { key: m.key, cert: m.cert, ...(m.ca ? { ca: m.ca } : {}), minVersion: MIN_TLS_VERSION, ciphers: m.ciphers };
 }
 
 /** Reads and checks the files; throws TlsMaterialError naming the setting at fault. */
@@ -72,6 +75,7 @@ function loadMaterial(config: TlsConfig, now = Date.now()): TlsMaterial {
   if (ca) certificates('tlsClientCa', ca);
   if (Date.parse(leaf.validTo) <= now) throw new TlsMaterialError(`${setting('tlsCert')}: the certificate expired on ${leaf.validTo}`);
   const material: TlsMaterial = {
+    ciphers: config.tlsCiphers ?? INTERMEDIATE_CIPHERS,
     key,
     cert,
     ca,
@@ -90,7 +94,7 @@ function loadMaterial(config: TlsConfig, now = Date.now()): TlsMaterial {
 }
 
 /**
- * The node:https (or Fastify `https`) options: TLS 1.2 minimum; with tlsClientCa, a client
+ * The node:https (or Fastify `https`) options: TLS 1.2 minimum, the cipher profile; with tlsClientCa, a client
  * certificate chained to it is required and the handshake ends for any other.
  * Throws ConfigError (naming the setting) when a file is missing or bad.
  */

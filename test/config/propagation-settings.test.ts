@@ -27,7 +27,7 @@ describe('key activation delay vs propagation', () => {
     const db = await createTestDatabase();
     try {
       const env = cliEnv(db.url, randomBytes(32).toString('base64'));
-      if (testStore === 'postgres') assert.equal((await runCli(['migrate'], env)).code, 0);
+      assert.equal((await runCli(['migrate'], env)).code, 0); // CLI commands use an existing store, they never create one
       const refused = await runCli(['keys', 'rotate', '--activate-in', '30'], env);
       assert.equal(refused.code, 2);
       assert.match(refused.stderr, /--activate-in must exceed D1AUTHZ_SYNC_INTERVAL_MS \+ D1AUTHZ_JWKS_MAX_AGE \(61 s\)/);

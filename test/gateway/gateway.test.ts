@@ -134,7 +134,7 @@ describe('d1-authz gateway', () => {
     const cases: [string, string, RequestInit, number, string][] = [
       ['no token', '/consumers/1', {}, 401, 'unauthorized'],
       ['garbage token', '/consumers/1', { headers: bearer('abc.def.ghi') }, 401, 'invalid_token'],
-      ['Basic credentials', '/consumers/1', { headers: { authorization: 'Basic YTpi' } }, 400, 'invalid_request'],
+      ['Basic credentials', '/consumers/1', { headers: { authorization: 'Basic YTpi' } }, 401, 'unauthorized'],
       ['missing scope', '/otp/7', { method: 'POST', headers: bearer(consumerOnly), body: 'x' }, 403, 'insufficient_scope'],
       ['unlisted path', '/admin/users', { headers: bearer(consumerOnly) }, 404, 'not_found'],
       ['unlisted method', '/consumers/1', { method: 'DELETE', headers: bearer(consumerOnly) }, 404, 'not_found'],

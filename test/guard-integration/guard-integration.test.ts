@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
-import { createGuard, createIntrospectionCheck, createRevocationFeed, withGuard, type Guard, type GuardOptions } from '../../src/guard/index.js';
+import { createGuard, createIntrospectionCheck, createRevocationFeed, withGuard, type Guard, type GuardOptions } from '@d1-authz/guard';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { accessToken, endpoints, eventually, revoke, sleep, type Caller } from '../helpers/token-status.js';
 

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createGuard } from '../../src/guard/index.js';
-import type { Guard } from '../../src/guard/index.js';
+import { createGuard } from '@d1-authz/guard';
+import type { Guard } from '@d1-authz/guard';
 import { ADAPTERS } from './apps.js';
 import type { TestApp } from './apps.js';
 import {
@@ -71,12 +71,9 @@ for (const adapter of ADAPTERS) {
       assertGuardFailure(await get('/read', { authorization: '' }), { status: 401, code: undefined });
     });
 
-    test('wrong scheme or malformed header: 400 invalid_request', async () => {
+    test('malformed Bearer header: 400 invalid_request', async () => {
       const token = await jwks.mint();
       for (const authorization of [
-        'Basic Y2xpZW50OnNlY3JldA==',
-        `Token ${token}`,
-        `DPoP ${token}`,
         'Bearer',
         `Bearer ${token} extra`,
         'Bearer abc$def',

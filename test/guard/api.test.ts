@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import Fastify from 'fastify';
-import { createGuard, GuardError, requireAuth, sendGuardError, withGuard } from '../../src/guard/index.js';
+import { createGuard, GuardError, requireAuth, sendGuardError, withGuard } from '@d1-authz/guard';
 import { startExpressStyleApp } from './apps.js';
 import { AUDIENCE, assertGuardFailure, bearer, httpGet, startJwksServer } from './helpers.js';
 

@@ -12,8 +12,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import { d1AuthPlugin, expressGuard, withGuard } from '../../src/guard/index.js';
-import type { ConnectMiddleware, Guard, GuardAdapterOptions, VerifiedToken } from '../../src/guard/index.js';
+import { d1AuthPlugin, expressGuard, withGuard } from '@d1-authz/guard';
+import type { ConnectMiddleware, Guard, GuardAdapterOptions, VerifiedToken } from '@d1-authz/guard';
 
 export interface TlsOptions {
   key: string;

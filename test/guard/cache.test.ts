@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { createGuard } from '../../src/guard/index.js';
-import type { AccessTokenClaims, GuardOptions } from '../../src/guard/index.js';
+import { createGuard } from '@d1-authz/guard';
+import type { AccessTokenClaims, GuardOptions } from '@d1-authz/guard';
 import { ADAPTERS } from './apps.js';
 import type { AppOptions } from './apps.js';
 import { AUDIENCE, assertGuardFailure, bearer, httpGet, makeKey, sleep, startJwksServer } from './helpers.js';

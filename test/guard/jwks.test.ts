@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
-import { createGuard } from '../../src/guard/index.js';
-import type { GuardOptions } from '../../src/guard/index.js';
+import { createGuard } from '@d1-authz/guard';
+import type { GuardOptions } from '@d1-authz/guard';
 import { ADAPTERS } from './apps.js';
 import type { TestApp } from './apps.js';
 import { AUDIENCE, assertGuardFailure, bearer, httpGet, makeKey, sleep, startJwksServer } from './helpers.js';
@@ -47,9 +47,13 @@ for (const adapter of ADAPTERS) {
         }
       };
       const workers = Array.from({ length: 8 }, worker);
-      await sleep(150);
+      // Counts, not fixed sleeps: on a loaded machine 150 ms may hold fewer than ten requests.
+      const until = async (enough: () => boolean) => {
+        for (const deadline = Date.now() + 60_000; !enough() && Date.now() < deadline; ) await sleep(20);
+      };
+      await until(() => results.length > 10);
       const newKey = await jwks.rotate(); // publishes the new key (old one stays) and signs with it
-      await sleep(250);
+      await until(() => results.filter((r) => r.kid === newKey.kid).length > 10);
       stop = true;
       await Promise.all(workers);
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { certificateThumbprint, createGuard } from '../../src/guard/index.js';
+import { certificateThumbprint, createGuard } from '@d1-authz/guard';
 import { ADAPTERS } from './apps.js';
 import type { TestApp } from './apps.js';
 import { AUDIENCE, assertGuardFailure, bearer, startJwksServer } from './helpers.js';

@@ -1,5 +1,5 @@
 /**
- * The guard's own JWS/JWK handling (src/guard/jws.ts, jwks.ts, claims.ts), through real HTTP: a
+ * The guard's own JWS/JWK handling (packages/guard/src/jws.ts, jwks.ts, claims.ts), through real HTTP: a
  * JWKS served by the test server, a bare node:http app with withGuard. Tokens come from jose
  * (SignJWT) where jose can produce them, and from a node:crypto signer below where it refuses to
  * (1024-bit RSA, DER ECDSA, non-JSON payloads).
@@ -9,8 +9,8 @@ import { constants, KeyObject, sign, webcrypto } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
 import type { CryptoKey } from 'jose';
-import { createGuard } from '../../src/guard/index.js';
-import type { GuardOptions } from '../../src/guard/index.js';
+import { createGuard } from '@d1-authz/guard';
+import type { GuardOptions } from '@d1-authz/guard';
 import { startNodeHttpApp } from './apps.js';
 import { AUDIENCE, assertGuardFailure, bearer, defaultClaims, httpGet, makeKey, startJwksServer } from './helpers.js';
 import type { HttpAnswer, JwksServer, TestKey } from './helpers.js';

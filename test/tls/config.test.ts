@@ -108,7 +108,7 @@ describe('client TLS settings through the CLI', () => {
   before(async () => {
     db = await createTestDatabase();
     env = cliEnv(db.url, randomBytes(32).toString('base64'));
-    if (testStore === 'postgres') assert.equal((await cli('migrate')).code, 0);
+    assert.equal((await cli('migrate')).code, 0); // CLI commands use an existing store, they never create one
   });
   after(() => db?.drop());
 

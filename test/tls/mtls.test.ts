@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { connect, type SecureVersion } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { createGuard, GuardError, peerCertificateThumbprint } from '../../src/guard/index.js';
+import { createGuard, GuardError, peerCertificateThumbprint } from '@d1-authz/guard';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { basic, createPki, FORM, httpsRequest, jwtPayload, type Ca, type Issued, type Pki } from './pki.js';
 

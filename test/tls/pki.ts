@@ -9,7 +9,7 @@ import { request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { certificateThumbprint } from '../../src/guard/index.js';
+import { certificateThumbprint } from '@d1-authz/guard';
 
 export interface Issued {
   readonly name: string;

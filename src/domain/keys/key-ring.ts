@@ -46,8 +46,28 @@ export class KeyRing {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private reloadFailing = false;
+
   /** Re-reads keys from the store. Decrypts only keys it has not seen. */
   async reload(): Promise<void> {
+    try {
+      await this.load();
+      this.reloadFailing = false;
+    } catch (err) {
+      this.reloadFailing = true;
+      throw err;
+    }
+  }
+
+  /**
+   * false since a reload failed (the store unreadable, or a key this master key cannot open), until
+   * one succeeds: the node still signs with the keys it has, but may miss a key about to take over.
+   */
+  get upToDate(): boolean {
+    return !this.reloadFailing;
+  }
+
+  private async load(): Promise<void> {
     const rows = await this.repo.listPublished(this.now());
     const known = new Map(this.keys.map((k) => [k.row.kid, k]));
     this.keys = rows.map((row) => {

@@ -1,7 +1,8 @@
 /** Creating and rotating signing keys (used at first start and by `d1-authz keys rotate`). */
 import type { SigningAlgorithm } from '../../config/schema.js';
 import type { KeyRepository, SigningKeyRow } from '../../store/key-repository.js';
-import { encryptPrivateKey } from './key-encryption.js';
+import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.js';
+import { MasterKeyError } from './master-key.js';
 import { generateSigningKey } from './key-generation.js';
 import { keyState, signingRow, type KeyState } from './key-ring.js';
 
@@ -55,11 +56,29 @@ export class KeyService {
    */
   async rotate(options: { alg?: SigningAlgorithm; activateInSeconds?: number } = {}): Promise<KeyInfo> {
     const now = this.now();
+    await this.assertOpensPublishedKeys(now);
     const activateAt = now + 1000 * (options.activateInSeconds ?? this.policy.keyActivationDelay);
     const row = this.row(options.alg ?? this.policy.signingAlg, activateAt);
     await this.repo.insert(row, activateAt + 1000 * (this.policy.maxTokenTtl + this.policy.clockSkew));
     await this.repo.deleteRetired(now - 86_400_000);
     return this.info(row, null, now);
+  }
+
+  /**
+   * A key sealed with another master key than the servers' would stop every server at its next
+   * start (and readiness on the running ones): the master key given here must open the keys in use.
+   */
+  private async assertOpensPublishedKeys(now: number): Promise<void> {
+    for (const row of await this.repo.listPublished(now)) {
+      try {
+        decryptPrivateKey(this.masterKey, row.kid, row.private_key_enc);
+      } catch {
+        throw new MasterKeyError(
+          `the master key given (D1AUTHZ_MASTER_KEY, D1AUTHZ_MASTER_KEY_FILE or the generated file) does not open the published signing key ${row.kid}: ` +
+            'it is not the master key of the servers of this database. Nothing was written; use their master key',
+        );
+      }
+    }
   }
 
   async list(): Promise<KeyInfo[]> {

@@ -4,12 +4,15 @@
  *   b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
  *   credentials = "Bearer" 1*SP b64token
  *
- * The scheme is case-insensitive (RFC 9110 §11.1).
+ * The scheme is case-insensitive (RFC 9110 §11.1). Credentials of another scheme (Basic, DPoP, ...)
+ * are `other-scheme`, not `invalid`: RFC 6750 §3.1 counts a request "attempted using an unsupported
+ * authentication method" as one that "lacks any authentication information".
  */
 
 export type ParsedAuthorization =
   | { kind: 'missing' }
   | { kind: 'bearer'; token: string }
+  | { kind: 'other-scheme' }
   | { kind: 'invalid'; reason: string };
 
 const CREDENTIALS = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/;
@@ -38,9 +41,7 @@ export function parseAuthorization(header: string | readonly string[] | undefine
   if (!match) return { kind: 'invalid', reason: 'malformed Authorization header' };
   const scheme = match[1] ?? '';
   const rest = match[2] ?? '';
-  if (scheme.toLowerCase() !== 'bearer') {
-    return { kind: 'invalid', reason: 'unsupported authorization scheme, expected Bearer' };
-  }
+  if (scheme.toLowerCase() !== 'bearer') return { kind: 'other-scheme' };
   if (rest === '') return { kind: 'invalid', reason: 'missing bearer token' };
   if (!B64TOKEN.test(rest)) return { kind: 'invalid', reason: 'malformed bearer token' };
   return { kind: 'bearer', token: rest };

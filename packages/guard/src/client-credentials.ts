@@ -1,10 +1,12 @@
 /** What the guard's revocation checks share: the resource server's own client credentials and a few HTTP helpers. */
-import { readBoundedText } from './bounded-body.js';
+import type { GuardTlsOptions } from './transport.js';
 
 export interface ResourceServerCredentials {
   /** A d1-authz client created with `--introspect` (and usually `--no-tokens`). */
   clientId: string;
   clientSecret: string;
+  /** Trust anchors and client certificate for the requests to d1-authz (see GuardOptions.tls). */
+  tls?: GuardTlsOptions;
 }
 
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded, then joined by ":" and base64-encoded. */
@@ -29,10 +31,9 @@ export function checkCredentials(credentials: ResourceServerCredentials): void {
   if (typeof credentials.clientSecret !== 'string' || credentials.clientSecret === '') throw new TypeError('clientSecret is required');
 }
 
-/** Reads a JSON body of at most `maxBytes`; throws on anything else. */
-export async function readJson(res: Response, maxBytes: number): Promise<unknown> {
-  if (!res.body) throw new Error('empty response');
-  const text = await readBoundedText(res, maxBytes);
+/** Parses the text of a bounded answer; throws on anything but JSON. */
+export function parseJsonAnswer(text: string | null): unknown {
   if (text === null) throw new Error('response too large');
+  if (text === '') throw new Error('empty response');
   return JSON.parse(text);
 }

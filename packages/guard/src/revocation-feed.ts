@@ -13,7 +13,8 @@
  * the guard answers 503 rather than accept a token it cannot check (fail closed).
  */
 import type { AccessTokenClaims } from './guard.js';
-import { basicAuthorization, checkCredentials, checkEndpoint, readJson, type ResourceServerCredentials } from './client-credentials.js';
+import { basicAuthorization, checkCredentials, checkEndpoint, parseJsonAnswer, type ResourceServerCredentials } from './client-credentials.js';
+import { createTransport } from './transport.js';
 
 export interface RevocationFeedOptions extends ResourceServerCredentials {
   /** The feed endpoint: `${issuer}/oauth2/revocations`. */
@@ -69,6 +70,7 @@ const isSeconds = (v: unknown): v is number => typeof v === 'number' && Number.i
 export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
   checkCredentials(options);
   const base = checkEndpoint('url', options.url, options.allowInsecure);
+  const transport = createTransport('url', base, options.tls);
   const authorization = basicAuthorization(options);
   const interval = options.pollIntervalMs ?? 1000;
   const timeoutMs = options.fetchTimeoutMs ?? 5000;
@@ -107,16 +109,14 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   async function page(): Promise<boolean> {
     const url = new URL(base);
     url.searchParams.set('since', cursor);
-    const res = await fetch(url, {
+    const { status, text } = await transport.request(url, {
+      method: 'GET',
       headers: { authorization, accept: 'application/json' },
-      redirect: 'manual',
       signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
+      maxBytes: 16 * 1024 * 1024,
     });
-    if (res.status !== 200) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new RevocationFeedError(`revocation feed answered HTTP ${res.status}`);
-    }
-    const body = (await readJson(res, 16 * 1024 * 1024)) as Record<string, unknown> | null;
+    if (status !== 200) throw new RevocationFeedError(`revocation feed answered HTTP ${status}`);
+    const body = parseJsonAnswer(text) as Record<string, unknown> | null;
     if (!body || !Array.isArray(body.revocations) || !isNonEmpty(body.next_cursor)) throw new RevocationFeedError('malformed revocation feed page');
     apply(body.revocations);
     cursor = body.next_cursor;

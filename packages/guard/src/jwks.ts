@@ -21,9 +21,9 @@
  * either way only keys whose kty/crv/alg/use fit the token's alg count, and more than one
  * candidate is refused rather than tried in turn.
  */
-import { readBoundedText } from './bounded-body.js';
 import { importVerificationKey } from './jws.js';
 import type { VerificationKey } from './jws.js';
+import type { Transport } from './transport.js';
 import type { KeyObject } from 'node:crypto';
 
 /** Thrown when no key set could be obtained; the guard maps it to 503. */
@@ -101,6 +101,8 @@ class KeySet {
 
 export interface RemoteJwksOptions {
   url: URL;
+  /** How requests reach `url` (TLS trust anchors, client certificate). */
+  transport: Transport;
   /** Min time between two unknown-kid-triggered refetches. */
   cooldownMs: number;
   /** Refresh (in the background) a key set older than this. */
@@ -247,22 +249,13 @@ export class RemoteJwks {
   }
 
   private async download(): Promise<string> {
-    const res = await fetch(this.opts.url, {
+    const { status, text } = await this.opts.transport.request(this.opts.url, {
       method: 'GET',
       headers: { accept: 'application/jwk-set+json, application/json' },
-      redirect: 'manual',
       signal: AbortSignal.timeout(this.opts.fetchTimeoutMs),
+      maxBytes: this.opts.maxBytes,
     });
-    if (res.status !== 200) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new JwksUnavailableError(`JWKS endpoint answered HTTP ${res.status}`);
-    }
-    const declared = Number(res.headers.get('content-length') ?? '0');
-    if (declared > this.opts.maxBytes) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new JwksUnavailableError('JWKS response too large');
-    }
-    const text = await readBoundedText(res, this.opts.maxBytes);
+    if (status !== 200) throw new JwksUnavailableError(`JWKS endpoint answered HTTP ${status}`);
     if (text === null) throw new JwksUnavailableError('JWKS response too large');
     return text;
   }

@@ -14,7 +14,8 @@
  * Failures (endpoint down, bad credentials) throw, so the guard answers 503: it fails closed.
  */
 import type { AccessTokenClaims } from './guard.js';
-import { basicAuthorization, checkCredentials, checkEndpoint, readJson, type ResourceServerCredentials } from './client-credentials.js';
+import { basicAuthorization, checkCredentials, checkEndpoint, parseJsonAnswer, type ResourceServerCredentials } from './client-credentials.js';
+import { createTransport } from './transport.js';
 
 export interface IntrospectionCheckOptions extends ResourceServerCredentials {
   /** The introspection endpoint, e.g. `${issuer}/oauth2/introspect` (introspection_endpoint in the metadata). */
@@ -54,6 +55,7 @@ export class IntrospectionError extends Error {
 export function createIntrospectionCheck(options: IntrospectionCheckOptions): IntrospectionCheck {
   checkCredentials(options);
   const url = checkEndpoint('introspectionEndpoint', options.introspectionEndpoint, options.allowInsecure);
+  const transport = createTransport('introspectionEndpoint', url, options.tls);
   const authorization = basicAuthorization(options);
   const ttl = options.cacheTtlMs ?? 5000;
   const maxEntries = options.cacheMaxEntries ?? 10_000;
@@ -67,18 +69,16 @@ export function createIntrospectionCheck(options: IntrospectionCheckOptions): In
     counters.requests++;
     let body: unknown;
     try {
-      const res = await fetch(url, {
+      const form = new URLSearchParams({ token, token_type_hint: 'access_token' }).toString();
+      const { status, text } = await transport.request(url, {
         method: 'POST',
-        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
-        redirect: 'manual',
+        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form), accept: 'application/json' },
+        body: form,
         signal: AbortSignal.timeout(timeoutMs),
+        maxBytes: 64 * 1024,
       });
-      if (res.status !== 200) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new IntrospectionError(`introspection endpoint answered HTTP ${res.status}`);
-      }
-      body = await readJson(res, 64 * 1024);
+      if (status !== 200) throw new IntrospectionError(`introspection endpoint answered HTTP ${status}`);
+      body = parseJsonAnswer(text);
     } catch (err) {
       counters.failures++;
       throw err instanceof IntrospectionError ? err : new IntrospectionError('introspection request failed', { cause: err });

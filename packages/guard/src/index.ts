@@ -21,3 +21,4 @@ export type { IntrospectionCheck, IntrospectionCheckOptions, IntrospectionStats 
 export { createRevocationFeed, RevocationFeedError } from './revocation-feed.js';
 export type { RevocationFeed, RevocationFeedOptions, RevocationFeedStats } from './revocation-feed.js';
 export type { ResourceServerCredentials } from './client-credentials.js';
+export type { GuardTlsOptions } from './transport.js';

@@ -16,6 +16,8 @@ import { AmbiguousKeyError, JwksUnavailableError, NoMatchingKeyError, RemoteJwks
 import { decodeJsonSegment, splitCompactJws, SUPPORTED_ALGORITHMS, verifySignature } from './jws.js';
 import type { CompactJws } from './jws.js';
 import { TokenCache } from './token-cache.js';
+import { createTransport } from './transport.js';
+import type { GuardTlsOptions } from './transport.js';
 import { thumbprintsEqual } from './thumbprint.js';
 
 export const DEFAULT_ALGORITHMS: readonly string[] = SUPPORTED_ALGORITHMS;
@@ -80,6 +82,12 @@ export interface GuardOptions {
   allowInsecureJwksUri?: boolean;
   /** Longer tokens are rejected before any parsing. Default 8192. */
   maxTokenLength?: number;
+  /**
+   * TLS for the JWKS requests: `ca` (trust anchors of a private CA, replacing Node's default list),
+   * `cert` + `key` (+ `passphrase`) for a d1-authz that requires mutual TLS. Checked at creation;
+   * needs an https jwksUri. Give the same object to createIntrospectionCheck / createRevocationFeed.
+   */
+  tls?: GuardTlsOptions;
 }
 
 export interface VerifyOptions {
@@ -201,6 +209,7 @@ export function createGuard(options: GuardOptions): Guard {
 
   const jwks = new RemoteJwks({
     url: jwksUrl,
+    transport: createTransport('jwksUri', jwksUrl, options.tls),
     cooldownMs: options.jwksCooldownMs ?? 30_000,
     maxAgeMs: options.jwksMaxAgeMs ?? 600_000,
     retryBackoffMs: options.jwksRetryBackoffMs ?? 5_000,
@@ -328,7 +337,10 @@ export function createGuard(options: GuardOptions): Guard {
 
   async function verify(authorization: string | readonly string[] | undefined, opts: VerifyOptions = {}): Promise<VerifiedToken> {
     const parsed = parseAuthorization(authorization);
-    if (parsed.kind === 'missing') throw fail(401, undefined, 'bearer token required');
+    // RFC 6750 §3.1: "If the request lacks any authentication information (e.g., the client was
+    // unaware that authentication is necessary or attempted using an unsupported authentication
+    // method), the resource server SHOULD NOT include an error code or other error information."
+    if (parsed.kind === 'missing' || parsed.kind === 'other-scheme') throw fail(401, undefined, 'bearer token required');
     if (parsed.kind === 'invalid') throw fail(400, 'invalid_request', parsed.reason);
     const token = parsed.token;
 
