@@ -15,7 +15,12 @@ import { KeyService } from './domain/keys/key-service.js';
 import { loadMasterKey } from './domain/keys/master-key.js';
 import { ChangeFeed } from './domain/sync/change-feed.js';
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
-import { buildHttpServer } from './http/server.js';
+import { buildHttpServer, tokenPathOf } from './http/server.js';
+import { Metrics } from './http/metrics.js';
+import { buildAdminServer } from './admin/admin-server.js';
+import { AdminTokenService } from './domain/admin/admin-tokens.js';
+import { AdminTokenRepository } from './store/admin-token-repository.js';
+import { logLevelControl, type LogLevelControl } from './cluster/log-level.js';
 import { REDACTED_PATHS } from './log-redaction.js';
 import type { ServerTimeouts } from './transport/server-timeouts.js';
 import { ChangeRepository } from './store/change-repository.js';
@@ -50,7 +55,8 @@ export interface Services {
   readonly masterKey: Buffer;
   readonly clients: ClientService;
   readonly keys: KeyService;
-  readonly repos: { clients: ClientRepository; keys: KeyRepository; changes: ChangeRepository };
+  readonly adminTokens: AdminTokenService;
+  readonly repos: { clients: ClientRepository; keys: KeyRepository; changes: ChangeRepository; adminTokens: AdminTokenRepository };
   close(): Promise<void>;
 }
 
@@ -72,7 +78,12 @@ export async function openServices(config: Config, logger: Logger, options: { cr
     await store.close();
     throw err;
   }
-  const repos = { clients: new ClientRepository(store.db), keys: new KeyRepository(store.db), changes: new ChangeRepository(store.db) };
+  const repos = {
+    clients: new ClientRepository(store.db),
+    keys: new KeyRepository(store.db),
+    changes: new ChangeRepository(store.db),
+    adminTokens: new AdminTokenRepository(store.db),
+  };
   return {
     config,
     logger,
@@ -81,6 +92,7 @@ export async function openServices(config: Config, logger: Logger, options: { cr
     repos,
     clients: new ClientService(repos.clients, config),
     keys: new KeyService(repos.keys, masterKey, config),
+    adminTokens: new AdminTokenService(repos.adminTokens, { scryptCost: config.scryptCost, cacheTtlMs: config.credentialCacheTtl * 1000 }),
     close: () => store.close(),
   };
 }
@@ -94,8 +106,13 @@ export interface App extends Services {
   readonly tls: TlsWatcher | undefined;
   /** Introspection, revocation and the revocation feed. */
   readonly tokenStatus: TokenStatus;
-  /** Listens on config.host:config.port; returns the origin, e.g. http://127.0.0.1:8080 */
+  /** The admin and management listener; undefined with D1AUTHZ_ADMIN_PORT=0. */
+  readonly admin: FastifyInstance | undefined;
+  readonly logLevel: LogLevelControl;
+  /** Listens on config.host:config.port (and the admin listener); returns the origin, e.g. http://127.0.0.1:8080 */
   listen(): Promise<string>;
+  /** The admin listener's origin once listening, e.g. http://127.0.0.1:9090 */
+  adminOrigin(): string | undefined;
 }
 
 /** Tokens are signed on libuv's thread pool, which scrypt shares: D1AUTHZ_HASH_CONCURRENCY must leave threads free. */
@@ -165,9 +182,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   await keyRing.reload();
   await tokenStatus.sync(); // the same for a revocation
 
+  const metrics = config.metrics ? new Metrics(tokenPathOf(config), () => authenticator.hashesPending, () => keyRing.signingSince()) : undefined;
+  const readiness = {
+    store: () => services.store.ping(),
+    signing_key: () => keyRing.signer() !== null,
+    // A key reload that fails (a key sealed with another master key) leaves this node without the next key.
+    keys_loaded: () => keyRing.upToDate,
+  };
   const http = buildHttpServer({
     config,
     logger,
+    metrics,
     keyRing,
     tokenDeps: {
       authenticateClient: (c) => authenticator.authenticate(c),
@@ -178,15 +203,25 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     },
     tokenStatus: tokenStatus.deps,
     https,
-    hashesPending: () => authenticator.hashesPending,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-    readiness: {
-      store: () => services.store.ping(),
-      signing_key: () => keyRing.signer() !== null,
-      // A key reload that fails (a key sealed with another master key) leaves this node without the next key.
-      keys_loaded: () => keyRing.upToDate,
-    },
+    readiness,
   });
+  const logLevel = logLevelControl([logger, http.log as unknown as Logger]);
+  const admin =
+    config.adminPort === 0
+      ? undefined
+      : buildAdminServer({
+          config,
+          logger,
+          clients: services.clients,
+          keys: services.keys,
+          tokens: services.adminTokens,
+          logLevel,
+          readiness,
+          ...(metrics ? { metrics } : {}),
+          ...(https ? { https: tlsServerOptions({ tlsCert: config.tlsCert, tlsKey: config.tlsKey, tlsClientCa: undefined }) } : {}),
+        });
+  let adminOrigin: string | undefined;
   const tls = https ? watchTlsFiles(http.server as unknown as TlsServer, config, logger, { served: https }) : undefined;
 
   return {
@@ -197,13 +232,19 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     directory,
     feed,
     tokenStatus,
+    admin,
+    logLevel,
     async listen() {
-      return http.listen({ host: config.host, port: config.port });
+      const origin = await http.listen({ host: config.host, port: config.port });
+      if (admin) adminOrigin = await admin.listen({ host: config.adminHost, port: config.adminPort });
+      return origin;
     },
+    adminOrigin: () => adminOrigin,
     async close() {
       feed.stop();
       tls?.close();
       tokenStatus.stop();
+      await admin?.close();
       await http.close();
       await services.close();
       logger.flush();

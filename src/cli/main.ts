@@ -10,6 +10,8 @@ import { type GlobalOptions } from './context.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { keyCommands } from './key-commands.js';
 import { emit, printDone, type JsonFlag } from './output.js';
+import { adminTokenCommands } from './admin-token-commands.js';
+import { AdminTokenError } from '../domain/admin/admin-tokens.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore, StoreSetupError } from '../store/database.js';
@@ -45,6 +47,7 @@ program
   });
 program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
+program.addCommand(adminTokenCommands(globals));
 program.addCommand(gatewayCommand(globals));
 
 /** Commander exits by itself on a usage error (with 1); every command throws instead, and the code is decided below. */
@@ -60,7 +63,7 @@ function exitCode(err: unknown): number {
     return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
   }
   if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError || err instanceof StoreSetupError || err instanceof UsageError) return EXIT_USAGE;
-  if (err instanceof ClientAdminError) return EXIT_FAILED;
+  if (err instanceof ClientAdminError || err instanceof AdminTokenError) return EXIT_FAILED;
   return EXIT_FAILED;
 }
 

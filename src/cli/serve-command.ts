@@ -9,6 +9,7 @@ import { joinNodeMetrics, serveNodeMetrics } from '../cluster/metrics-ipc.js';
 import { superviseWorkers, type ListeningMessage } from '../cluster/supervisor.js';
 import { configFrom, type GlobalOptions } from './context.js';
 import { logDestination } from './log-stream.js';
+import { nextLevelOnSignal, relayLogLevel, type LogLevel } from '../cluster/log-level.js';
 import { tlsServerOptions } from '../tls/server-options.js';
 
 const noClientHint = (origin: string, config: Config) =>
@@ -40,7 +41,7 @@ async function serveInThisProcess(config: Config, isWorker: boolean, logStream: 
   if (isWorker) joinNodeMetrics();
   const app = await createApp(config, { logStream });
   // The workers share one stdout: the pid tells whose line (a request, a warning) it is.
-  if (isWorker) for (const logger of [app.logger, app.http.log]) (logger as Logger).setBindings({ pid: process.pid });
+  if (isWorker) for (const logger of [app.logger, app.http.log, app.admin?.log]) (logger as Logger | undefined)?.setBindings({ pid: process.pid });
   // Before listening: a SIGTERM that arrives as soon as the port answers must drain, not kill.
   let closing = false;
   const shutdown = (signal: string) => {
@@ -57,6 +58,7 @@ async function serveInThisProcess(config: Config, isWorker: boolean, logStream: 
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  if (!isWorker) process.on('SIGUSR2', () => switchLogLevel(app.logger, (level) => app.logLevel.set(level), app.logLevel.get(), config));
   // The primary is gone (killed): no connection reaches this worker any more.
   if (isWorker) process.on('disconnect', () => shutdown('primary gone'));
   const origin = await app.listen();
@@ -103,9 +105,18 @@ async function servePrimary(config: Config, workers: number, logStream: Destinat
   });
   process.on('SIGTERM', () => supervisor.stop('SIGTERM'));
   process.on('SIGINT', () => supervisor.stop('SIGINT'));
+  const setLevel = relayLogLevel(logger);
+  process.on('SIGUSR2', () => switchLogLevel(logger, setLevel, logger.level, config));
   const code = await supervisor.done;
   logger.info({ code }, 'all workers stopped');
   logger.flush(() => process.exit(code));
+}
+
+/** SIGUSR2: the configured level <-> debug, on every process of the node. */
+function switchLogLevel(logger: Logger, set: (level: LogLevel) => void, current: string, config: Config): void {
+  const level = nextLevelOnSignal(current, config.logLevel);
+  set(level);
+  logger.warn({ level, signal: 'SIGUSR2' }, 'log level changed');
 }
 
 /** Per process (each worker has its own pool). */

@@ -86,6 +86,12 @@ export const configSchema = z
     workers: z.coerce.number().int().min(1).max(256).optional(),
     /** PostgreSQL connections per process (per worker); a node opens up to workers x this many. */
     databasePoolSize: z.coerce.number().int().min(1).max(100).default(10),
+    /** The admin and management listener (health, metrics, admin API, console); 0 turns it off. */
+    adminPort: z.coerce.number().int().min(0).max(65535).default(9090),
+    /** Off loopback only with TLS (the D1AUTHZ_TLS_CERT/KEY certificate): the admin API holds the keys to every client. */
+    adminHost: z.string().min(1).default('127.0.0.1'),
+    /** Also serve /metrics on the public token listener (by default only the admin listener serves it). */
+    publicMetrics: bool.default(false),
     realm: z.string().regex(/^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/, 'printable, no quote or backslash').default('d1-authz'),
     metrics: bool.default(true),
     /** Max token request body in bytes. */
@@ -144,6 +150,18 @@ export const configSchema = z
     }
     if (c.tlsClientCa !== undefined && c.tlsCert === undefined) {
       ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY (mTLS is TLS first)' });
+    }
+    if (c.adminPort !== 0 && c.tlsCert === undefined && !isLoopbackHost(c.adminHost)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['adminHost'],
+        message:
+          `the admin listener is refused on the non-loopback address ${c.adminHost} without TLS: set D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY, ` +
+          'or keep it on 127.0.0.1 and reach it through an SSH tunnel (D1AUTHZ_ALLOW_INSECURE_HTTP does not apply to it)',
+      });
+    }
+    if (c.adminPort !== 0 && c.adminPort === c.port && c.port !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['adminPort'], message: `must differ from D1AUTHZ_PORT (${c.port})` });
     }
     const everyone = c.trustedProxies.filter((t) => parseCidr(t)?.prefix === 0);
     if (everyone.length && !c.trustAnyProxy) {

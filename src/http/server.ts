@@ -9,7 +9,7 @@ import type { KeyRing } from '../domain/keys/key-ring.js';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
 import type { TokenEndpointDeps } from '../protocol/token-endpoint.js';
 import { installErrorBoundary, sendOAuthError, toOAuthError } from './error-boundary.js';
-import { Metrics } from './metrics.js';
+import type { Metrics } from './metrics.js';
 import { health } from './plugins/health.js';
 import { metricsRoute } from './plugins/metrics-route.js';
 import { tokenRoute } from './plugins/token-route.js';
@@ -17,6 +17,7 @@ import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './
 import { responseShapeMetadata, wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
+import { publicOpenApi } from './openapi.js';
 import { clientAuthMethods, clientCertificateSource, tlsMetadata } from '../tls/policy.js';
 import type { TransportRefusal } from '../transport/client-error.js';
 import { createNodeServer } from '../transport/node-server.js';
@@ -33,15 +34,14 @@ export interface HttpDeps {
   readonly tokenStatus?: TokenStatusDeps;
   /** TLS options (src/tls/server-options.ts tlsServerOptions): serve HTTPS instead of HTTP. */
   readonly https?: HttpsServerOptions;
-  /** For the pending-hashes gauge. */
-  readonly hashesPending?: () => number;
+  /** The app's metrics (shared with the admin listener); /metrics is served here only with D1AUTHZ_PUBLIC_METRICS. */
+  readonly metrics?: Metrics;
   /** Default SERVER_TIMEOUTS (docs/operations.md); tests pass small ones. */
   readonly timeouts?: ServerTimeouts;
 }
 
-export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, hashesPending, timeouts }: HttpDeps): FastifyInstance {
-  const tokenPath = `${config.basePath}/oauth2/token`;
-  const metrics = config.metrics ? new Metrics(tokenPath, hashesPending, () => keyRing.signingSince()) : undefined;
+export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness, tokenStatus, https, metrics, timeouts }: HttpDeps): FastifyInstance {
+  const tokenPath = tokenPathOf(config);
   const certificates = clientCertificateSource(config);
   let closing = false;
   const tokens = tokenListener({
@@ -98,7 +98,11 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates });
   const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config), ...responseShapeMetadata(config) };
   app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg, extraMetadata });
+  const openapi = JSON.stringify(publicOpenApi(config));
+  app.get(`${config.basePath}/openapi.json`, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('application/json').send(openapi));
   app.register(health, { checks: readiness });
-  if (metrics) app.register(metricsRoute, { metrics });
+  if (metrics && config.publicMetrics) app.register(metricsRoute, { metrics });
   return app;
 }
+
+export const tokenPathOf = (config: Pick<Config, 'basePath'>) => `${config.basePath}/oauth2/token`;

@@ -142,8 +142,8 @@ export class ClientRepository {
     });
   }
 
-  /** false when the client does not exist. */
-  async update(clientId: string, patch: ClientPatch, at: number): Promise<boolean> {
+  /** false when the client does not exist, or (with `ifUpdatedAt`) was changed since that version. */
+  async update(clientId: string, patch: ClientPatch, at: number, ifUpdatedAt?: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const values: Partial<Selectable<ClientsTable>> = { updated_at: at };
       if (patch.name !== undefined) values.name = patch.name;
@@ -155,7 +155,9 @@ export class ClientRepository {
       if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
       Object.assign(values, tlsToRow(patch), shapeToRow(patch));
       if (patch.introspect !== undefined) values.introspect = patch.introspect ? 1 : 0;
-      const result = await trx.updateTable('clients').set(values).where('client_id', '=', clientId).executeTakeFirst();
+      let update = trx.updateTable('clients').set(values).where('client_id', '=', clientId);
+      if (ifUpdatedAt !== undefined) update = update.where('updated_at', '=', ifUpdatedAt);
+      const result = await update.executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await recordChange(trx, 'client', clientId, at);
       return true;

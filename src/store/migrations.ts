@@ -86,6 +86,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('clients').addColumn('include_expires_at', 'integer').execute();
       },
     },
+    '0014_admin_tokens': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('admin_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', bigint)
+          .addColumn('last_used_at', bigint)
+          .execute();
+      },
+    },
   };
 }
 

@@ -72,10 +72,24 @@ export interface RevocationsTable {
   created_at: number;
 }
 
+/** Admin API credentials (migration 0014): the token itself is never stored, only its scrypt hash. */
+export interface AdminTokensTable {
+  /** Public half of the token (d1at_<id>_<secret>): finds the row without a scan. */
+  id: string;
+  name: string;
+  role: 'admin' | 'viewer';
+  token_hash: string;
+  created_at: number;
+  created_by: string;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
 export interface Database {
   clients: ClientsTable;
   client_secrets: ClientSecretsTable;
   signing_keys: SigningKeysTable;
   changes: ChangesTable;
   revocations: RevocationsTable;
+  admin_tokens: AdminTokensTable;
 }

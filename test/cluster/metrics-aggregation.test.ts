@@ -51,6 +51,16 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
+/** The admin listener of each started node, where /metrics is served. */
+const adminOrigins = new Map<ServeProcess, string>();
+const adminOf = (serve: ServeProcess) => adminOrigins.get(serve)!;
+async function serveWithAdmin(env: Record<string, string>, args: string[]): Promise<ServeProcess> {
+  const adminPort = await freePort();
+  const serve = await spawnServe({ ...env, D1AUTHZ_ADMIN_PORT: String(adminPort) }, await freePort(), args);
+  adminOrigins.set(serve, `http://127.0.0.1:${adminPort}`);
+  return serve;
+}
+
 const requestLines = (serve: ServeProcess) => logLines(serve.output()).filter((l) => l.msg === 'request');
 const issuedBy = (serve: ServeProcess) => {
   const perPid = new Map<number, number>();
@@ -85,7 +95,7 @@ describe('/metrics of a node', () => {
   describe('two workers', () => {
     let serve: ServeProcess;
     before(async () => {
-      serve = await spawnServe(env, await freePort(), ['--workers', '2']);
+      serve = await serveWithAdmin(env, ['--workers', '2']);
       await waitFor('both workers listening', () => workerPids(serve, 'worker listening').length === 2, 30_000);
     });
     after(() => serve.stop('SIGKILL'));
@@ -97,7 +107,7 @@ describe('/metrics of a node', () => {
       assert.equal(served.size, 2, `both workers issued tokens: ${JSON.stringify([...served])}`);
 
       for (let i = 0; i < 8; i++) {
-        const s = await scrape(serve.origin);
+        const s = await scrape(adminOf(serve));
         assert.equal(s.status, 200, s.text);
         assert.match(String(s.headers['content-type']), /^text\/plain/);
         assert.equal(sample(s.text, 'd1authz_token_requests_total', { outcome: 'issued' }), 40);
@@ -122,7 +132,7 @@ describe('/metrics of a node', () => {
       let scrapes: Promise<Scrape>[] = [];
       try {
         // A scrape handed to the stopped worker waits for it; the others reach the running one.
-        scrapes = [scrape(serve.origin), scrape(serve.origin)];
+        scrapes = [scrape(adminOf(serve)), scrape(adminOf(serve))];
         const first = await Promise.race(scrapes);
         assert.equal(first.status, 503);
         assert.deepEqual(JSON.parse(first.text), { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable, retry later' });
@@ -132,7 +142,7 @@ describe('/metrics of a node', () => {
         process.kill(stopped!, 'SIGCONT');
       }
       await Promise.all(scrapes);
-      await waitFor('scrapes answered again', async () => (await scrape(serve.origin)).status === 200, 10_000);
+      await waitFor('scrapes answered again', async () => (await scrape(adminOf(serve))).status === 200, 10_000);
     });
 
     it('while a killed worker is replaced, scrapes answer at once with the sum over the live workers', async () => {
@@ -142,7 +152,7 @@ describe('/metrics of a node', () => {
       // The replacement is forked and starting now: it is not asked until it listens.
       let duringStart = 0;
       while (workerPids(serve, 'worker listening').length < 3) {
-        const s = await scrape(serve.origin);
+        const s = await scrape(adminOf(serve));
         assert.equal(s.status, 200, s.text);
         assert.ok(s.ms < COLLECT_TIMEOUT_MS, `answered in ${s.ms} ms, without waiting for the starting worker`);
         assert.equal(sample(s.text, 'd1authz_token_requests_total', { outcome: 'issued' }), issuedBy(serve).get(survivor!));
@@ -153,18 +163,18 @@ describe('/metrics of a node', () => {
       const live = await waitFor('the request lines', () => sum(issuedBy(serve)) === 50 && issuedBy(serve), 5000);
       live.delete(killed!);
       const expected = sum(live);
-      for (let i = 0; i < 4; i++) assert.equal(sample((await scrape(serve.origin)).text, 'd1authz_token_requests_total', { outcome: 'issued' }), expected);
+      for (let i = 0; i < 4; i++) assert.equal(sample((await scrape(adminOf(serve))).text, 'd1authz_token_requests_total', { outcome: 'issued' }), expected);
       assert.equal(await serve.stop('SIGTERM'), 0);
     });
   });
 
   it("one worker: the process's own registry, as before", async () => {
-    const serve = await spawnServe(env, await freePort(), ['--workers', '1']);
+    const serve = await serveWithAdmin(env, ['--workers', '1']);
     try {
-      const start = sample((await scrape(serve.origin)).text, 'd1authz_token_requests_total', { outcome: 'issued' }) ?? 0;
+      const start = sample((await scrape(adminOf(serve))).text, 'd1authz_token_requests_total', { outcome: 'issued' }) ?? 0;
       await tokens(serve.origin, 12);
       for (let i = 0; i < 3; i++) {
-        const s = await scrape(serve.origin);
+        const s = await scrape(adminOf(serve));
         assert.equal(s.status, 200);
         assert.equal(sample(s.text, 'd1authz_token_requests_total', { outcome: 'issued' }), start + 12);
       }

@@ -43,7 +43,8 @@ export interface ServeProcess {
  */
 export async function spawnServe(env: Record<string, string>, port: number, args: string[] = []): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
-    env: { D1AUTHZ_WORKERS: '1', ...env, D1AUTHZ_PORT: String(port) },
+    // The admin listener's default port (9090) would collide between the servers of one test: off unless asked for.
+    env: { D1AUTHZ_WORKERS: '1', D1AUTHZ_ADMIN_PORT: '0', ...env, D1AUTHZ_PORT: String(port) },
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -35,6 +35,8 @@ export interface TokenCall {
 export interface TestServer {
   readonly app: App;
   readonly origin: string;
+  /** The admin and management listener (health, metrics, admin API, console); undefined with adminPort 0. */
+  readonly adminOrigin: string | undefined;
   readonly issuer: string;
   readonly tokenUrl: string;
   readonly jwksUrl: string;
@@ -60,7 +62,9 @@ export async function startTestServer(settings: Partial<ConfigInput> = {}, optio
   const database = options.database ?? (await createTestDatabase());
   const masterKey = options.masterKey ?? randomBytes(32).toString('base64');
   const port = options.port ?? (await freePort());
-  const config = loadConfig({ databaseUrl: database.url, port, masterKey, syncIntervalMs: 100, logLevel: 'info', ...settings }, {});
+  // Every test server has its admin listener on, as the product does, on a port of its own.
+  const adminPort = settings.adminPort ?? (await freePort());
+  const config = loadConfig({ databaseUrl: database.url, port, adminPort, masterKey, syncIntervalMs: 100, logLevel: 'info', ...settings }, {});
   if (!config.databaseUrl.startsWith('sqlite:')) {
     const store = openStore(config.databaseUrl);
     await migrateToLatest(store);
@@ -93,6 +97,7 @@ export async function startTestServer(settings: Partial<ConfigInput> = {}, optio
   return {
     app,
     origin,
+    adminOrigin: app.adminOrigin(),
     issuer: config.issuer,
     tokenUrl,
     jwksUrl: `${origin}${config.basePath}/.well-known/jwks.json`,

@@ -43,7 +43,7 @@ describe('a flood of wrong secrets and token signing', () => {
     const flood = Array.from({ length: FLOOD }, (_, i) =>
       server.token(d1.clientId, `wrong-${i}-${'x'.repeat(32)}`).finally(() => settled++),
     );
-    await waitFor('the flood to be hashing', async () => (await pendingHashes(server.origin)) >= FLOOD / 2);
+    await waitFor('the flood to be hashing', async () => (await pendingHashes(server.adminOrigin!)) >= FLOOD / 2);
 
     const token = await server.token(d1.clientId, d1.clientSecret);
     const settledWhenIssued = settled;
@@ -54,7 +54,7 @@ describe('a flood of wrong secrets and token signing', () => {
     const answers = await Promise.all(flood);
     assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([401]), 'every flooding request answered, none lost');
     assert.ok(answers.every((a) => a.json.error === 'invalid_client'));
-    assert.equal(await pendingHashes(server.origin), 0);
+    assert.equal(await pendingHashes(server.adminOrigin!), 0);
   });
 });
 

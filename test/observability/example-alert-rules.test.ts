@@ -15,7 +15,7 @@ const DURATION = /^\d+[smhdwy]$/;
 describe('examples/prometheus-alerts.yaml', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ publicMetrics: true });
   });
   after(() => server?.close());
 

@@ -1,4 +1,4 @@
-/** GET /metrics: what an operator's Prometheus scrapes, counted from real token requests. */
+/** GET /metrics on the admin listener: what an operator's Prometheus scrapes, counted from real token requests. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -19,7 +19,7 @@ describe('metrics', () => {
   let server: TestServer;
   let secret: string;
   const scrape = async () => {
-    const res = await fetch(`${server.origin}/metrics`);
+    const res = await fetch(`${server.adminOrigin}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     return res.text();
@@ -65,11 +65,29 @@ describe('metrics', () => {
   it('is off with D1AUTHZ_METRICS=false: 404 in the OAuth error shape', async () => {
     const quiet = await startTestServer({ metrics: false });
     try {
-      const res = await fetch(`${quiet.origin}/metrics`);
-      assert.equal(res.status, 404);
-      assert.equal(typeof (await res.json()).error, 'string');
+      for (const origin of [quiet.origin, quiet.adminOrigin]) {
+        const res = await fetch(`${origin}/metrics`);
+        assert.equal(res.status, 404);
+        assert.equal(typeof (await res.json()).error, 'string');
+      }
     } finally {
       await quiet.close();
+    }
+  });
+
+  it('stays off the public listener that D1 reaches unless D1AUTHZ_PUBLIC_METRICS=true', async () => {
+    const res = await fetch(`${server.origin}/metrics`);
+    assert.equal(res.status, 404);
+    await res.body?.cancel();
+    const open = await startTestServer({ publicMetrics: true });
+    try {
+      const both = await Promise.all([fetch(`${open.origin}/metrics`), fetch(`${open.adminOrigin}/metrics`)]);
+      for (const r of both) {
+        assert.equal(r.status, 200);
+        assert.match(await r.text(), /d1authz_token_requests_total|d1authz_process_cpu_seconds_total/);
+      }
+    } finally {
+      await open.close();
     }
   });
 });

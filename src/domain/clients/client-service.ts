@@ -7,7 +7,20 @@ import { secretForm } from './secret-form.js';
 import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';
 
 export class ClientAdminError extends Error {
-  override readonly name = 'ClientAdminError';
+  override readonly name: string = 'ClientAdminError';
+}
+
+export class ClientNotFoundError extends ClientAdminError {
+  override readonly name = 'ClientNotFoundError';
+}
+
+export class ClientExistsError extends ClientAdminError {
+  override readonly name = 'ClientExistsError';
+}
+
+/** The record changed since the version the caller read (an admin API If-Match that no longer holds). */
+export class ClientChangedError extends ClientAdminError {
+  override readonly name = 'ClientChangedError';
 }
 
 /** Imported secrets shorter than this are refused unless forced (D1 onboarding sometimes dictates one). */
@@ -109,13 +122,19 @@ export class ClientService {
       ...this.tlsPatch(settings.tls),
     });
     const hash = await hashSecret(secret, this.policy.scryptCost);
-    if (!(await this.repo.create(client, hash, this.cutoff(now)))) throw new ClientAdminError(`client ${clientId} exists already`);
+    if (!(await this.repo.create(client, hash, this.cutoff(now)))) throw new ClientExistsError(`client ${clientId} exists already`);
     this.changed(clientId);
     return { client, clientSecret: secret };
   }
 
-  async update(clientId: string, settings: ClientSettings): Promise<Client> {
+  /**
+   * `expectedVersion` (a Client's updatedAt, as read by the caller) makes the update conditional: it is
+   * refused with ClientChangedError when anyone changed the client since, even in a race.
+   */
+  async update(clientId: string, settings: ClientSettings, options: { expectedVersion?: number } = {}): Promise<Client> {
     const current = await this.get(clientId);
+    const expected = options.expectedVersion;
+    if (expected !== undefined && current.updatedAt !== expected) throw this.changedSince(clientId);
     const patch: ClientPatch = {
       name: settings.name,
       allowedScopes: settings.scopes,
@@ -129,9 +148,11 @@ export class ClientService {
     };
     const defined = Object.fromEntries(Object.entries({ ...patch, ...this.tlsPatch(settings.tls) }).filter(([, v]) => v !== undefined)) as ClientPatch;
     const next = this.validate({ ...current, ...defined });
-    await this.repo.update(clientId, defined, this.now());
+    // The version must move forward even when two changes land within one millisecond.
+    const at = Math.max(this.now(), current.updatedAt + 1);
+    if (!(await this.repo.update(clientId, defined, at, expected))) throw expected === undefined ? this.notFound(clientId) : this.changedSince(clientId);
     this.changed(clientId);
-    return next;
+    return { ...next, updatedAt: at };
   }
 
   /**
@@ -230,6 +251,10 @@ export class ClientService {
   }
 
   private notFound(clientId: string): ClientAdminError {
-    return new ClientAdminError(`no client ${clientId}`);
+    return new ClientNotFoundError(`no client ${clientId}`);
+  }
+
+  private changedSince(clientId: string): ClientAdminError {
+    return new ClientChangedError(`client ${clientId} was changed since it was read; read it again`);
   }
 }

@@ -81,3 +81,15 @@ export function matchingKey(derived: Buffer, keys: readonly Buffer[]): number {
 export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
+
+/**
+ * One presented secret against one stored hash (admin tokens: one hash per token). The slow derivation
+ * runs whenever the stored hash is well-formed, even for a presentation that could never match.
+ */
+export async function verifySecret(secret: string, phc: string): Promise<boolean> {
+  const stored = parseHash(phc);
+  if (!stored) return false;
+  const form = secretForm(secret);
+  const derived = await deriveKey(form ?? Buffer.alloc(0), stored);
+  return form !== undefined && matchingKey(derived, [stored.key]) === 0;
+}
