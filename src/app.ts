@@ -213,7 +213,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const logAudit = auditLogLine(logger);
   const audit = config.audit ? startAuditTrail(services.repos.audit, config, logger, logAudit) : undefined;
   if (!config.audit) logger.warn('D1AUTHZ_AUDIT=false: tokens issued and failed authentications are not written to the audit trail');
-  const metrics = config.metrics ? new Metrics(tokenPathOf(config), () => authenticator.hashesPending, audit) : undefined;
+  const metrics = config.metrics ? new Metrics(tokenPathOf(config), () => authenticator.hashesPending, audit, () => keyRing.signingSince()) : undefined;
   const requestAudit = new RequestAudit({
     sink: audit,
     write: audit && config.auditSync ? (event) => audit.write(event) : undefined,
@@ -273,6 +273,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
       onAuthenticationFailure,
       expiresInFormat: config.expiresInFormat,
+      expiresAt: config.expiresAt,
     },
     tokenStatus: tokenStatus.deps,
     https,

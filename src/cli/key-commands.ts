@@ -2,8 +2,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { minKeyActivationDelayMs, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/schema.js';
 import { KeyAdminError } from '../domain/keys/key-service.js';
+import { keyJson } from '../domain/keys/key-json.js';
 import { Pkcs11KeyProvider } from '../domain/keys/pkcs11/pkcs11-provider.js';
-import { print, withServices, type GlobalOptions } from './context.js';
+import { withServices, type GlobalOptions } from './context.js';
+import { UsageError } from './exit-codes.js';
+import { emit, printDone, printTable, type JsonFlag } from './output.js';
 
 const wholeSeconds = (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
@@ -14,19 +17,26 @@ export function keyCommands(globals: () => GlobalOptions): Command {
   const keys = new Command('keys').description('manage token signing keys');
   keys
     .command('list')
-    .option('--json', 'JSON output')
-    .action(async (o: { json?: boolean }) =>
+    .description('list the signing keys: kid, algorithm, state (pending | signing | published | standby | retired | revoked | destroyed), when each activates and retires')
+    .option('--json', 'print a JSON array of keys')
+    .action(async (o: JsonFlag) =>
       withServices(globals(), async (s) => {
         const list = await s.keys.list();
-        print(!!o.json, list, () =>
-          list
-            .map(
-              (k) =>
-                `${k.kid}\t${k.alg}\t${k.provider}\t${k.state}\tactivates ${k.activateAt ?? '-'}\tretires ${k.retireAt ?? '-'}` +
-                (k.revokedAt ? `\trevoked ${k.revokedAt}: ${k.revokeReason}` : '') +
-                (k.destroyedAt ? `\tdestroyed ${k.destroyedAt}` : ''),
-            )
-            .join('\n'),
+        emit(o, list.map(keyJson), () =>
+          printTable(
+            list,
+            [
+              ['KID', (k) => k.kid],
+              ['ALG', (k) => k.alg],
+              ['PROVIDER', (k) => k.provider],
+              ['STATE', (k) => k.state],
+              ['ACTIVATES', (k) => k.activateAt],
+              ['RETIRES', (k) => k.retireAt],
+              ['REVOKED', (k) => (k.revokedAt ? `${k.revokedAt}: ${k.revokeReason}` : null)],
+              ['DESTROYED', (k) => k.destroyedAt],
+            ],
+            '(no signing keys yet: "d1-authz serve" creates the first, "d1-authz keys rotate" adds one)',
+          ),
         );
       }),
     );
@@ -36,31 +46,31 @@ export function keyCommands(globals: () => GlobalOptions): Command {
     .addOption(new Option('--alg <alg>', 'signing algorithm').choices(SIGNING_ALGORITHMS))
     .option('--activate-in <seconds>', 'publish this long before signing (default D1AUTHZ_KEY_ACTIVATION_DELAY)', wholeSeconds)
     .option('--force', 'accept an --activate-in shorter than the propagation time (emergency: verifiers with a cached JWKS refuse tokens until they refetch)')
-    .option('--json', 'JSON output')
-    .action(async (o: { alg?: SigningAlgorithm; activateIn?: number; force?: boolean; json?: boolean }) =>
+    .option('--json', 'print the new key as JSON')
+    .action(async (o: JsonFlag & { alg?: SigningAlgorithm; activateIn?: number; force?: boolean }) =>
       withServices(globals(), async (s) => {
         checkActivation(minKeyActivationDelayMs(s.config), o);
         const key = await s.keys.rotate({ alg: o.alg, activateInSeconds: o.activateIn });
-        print(!!o.json, key, () => `new key ${key.kid} (${key.alg}) published now, signs from ${key.activateAt}`);
+        emit(o, keyJson(key), () => printDone(`new key ${key.kid} (${key.alg}) published now, signs from ${key.activateAt}`));
       }),
     );
   keys
     .command('revoke <kid>')
     .description('withdraw a key at once (compromise): it leaves the JWKS and the signing set, its tokens become inactive; the standby key signs in its place')
     .requiredOption('--reason <text>', 'why (kept with the key, shown by keys list)')
-    .option('--json', 'JSON output')
-    .action(async (kid: string, o: { reason: string; json?: boolean }) =>
+    .option('--json', 'print {"kid", "promoted_kid", "standby_kid"}')
+    .action(async (kid: string, o: JsonFlag & { reason: string }) =>
       withServices(globals(), async (s) => {
-        if (o.reason.trim() === '') throw new InvalidArgumentError('--reason must not be empty');
+        if (o.reason.trim() === '') throw new UsageError('--reason must not be empty');
         const result = await s.keys.revoke(kid, o.reason.trim());
-        print(!!o.json, result, () =>
-          [
+        emit(o, { kid: result.kid, promoted_kid: result.promotedKid, standby_kid: result.standbyKid }, () =>
+          printDone([
             `key ${result.kid} revoked: it leaves every node's JWKS within one sync interval (${s.config.syncIntervalMs} ms), its tokens are inactive`,
             result.promotedKid ? `the standby key ${result.promotedKid} signs from now on` : 'it was not the signing key: signing is unchanged',
             result.standbyKid ? `new standby key ${result.standbyKid}` : '',
           ]
             .filter(Boolean)
-            .join('\n'),
+            .join('\n')),
         );
       }),
     );
@@ -71,15 +81,15 @@ export function keyCommands(globals: () => GlobalOptions): Command {
     .addOption(new Option('--alg <alg>', 'for an RSA key: RS256 or PS256 (an EC P-256 key signs ES256)').choices(['RS256', 'PS256']))
     .option('--activate-in <seconds>', 'publish this long before signing (default D1AUTHZ_KEY_ACTIVATION_DELAY)', wholeSeconds)
     .option('--force', 'accept an --activate-in shorter than the propagation time')
-    .option('--json', 'JSON output')
-    .action(async (o: { label: string; alg?: 'RS256' | 'PS256'; activateIn?: number; force?: boolean; json?: boolean }) =>
+    .option('--json', 'print the adopted key as JSON')
+    .action(async (o: JsonFlag & { label: string; alg?: 'RS256' | 'PS256'; activateIn?: number; force?: boolean }) =>
       withServices(globals(), async (s) => {
         const hsm = s.keyProviders.active;
         if (!(hsm instanceof Pkcs11KeyProvider)) throw new KeyAdminError('keys import-hsm needs D1AUTHZ_KEY_PROVIDER=pkcs11');
         checkActivation(minKeyActivationDelayMs(s.config), o);
         const rsaAlg = o.alg ?? (s.config.signingAlg === 'PS256' ? 'PS256' : 'RS256');
         const key = await s.keys.adopt(await hsm.importByLabel(o.label, { rsaAlg }), { activateInSeconds: o.activateIn });
-        print(!!o.json, key, () => `key ${key.kid} (${key.alg}, label "${o.label}") published now, signs from ${key.activateAt}`);
+        emit(o, keyJson(key), () => printDone(`key ${key.kid} (${key.alg}, label "${o.label}") published now, signs from ${key.activateAt}`));
       }),
     );
   return keys;
@@ -99,11 +109,11 @@ export function masterKeyCommands(globals: () => GlobalOptions): Command {
   master
     .command('rotate')
     .description('re-seal every local key under D1AUTHZ_MASTER_KEY(_FILE), in one transaction; D1AUTHZ_MASTER_KEY_PREVIOUS_FILE names the key being replaced')
-    .option('--json', 'JSON output')
-    .action(async (o: { json?: boolean }) =>
+    .option('--json', 'print {"rewrapped": N}')
+    .action(async (o: JsonFlag) =>
       withServices(globals(), async (s) => {
         const rewrapped = await s.keys.rewrapLocalKeys();
-        print(!!o.json, { rewrapped }, () => `${rewrapped} key(s) re-sealed under the new master key; the previous master key opens none of them now (remove D1AUTHZ_MASTER_KEY_PREVIOUS_FILE)`);
+        emit(o, { rewrapped }, () => printDone(`${rewrapped} key(s) re-sealed under the new master key; the previous master key opens none of them now (remove D1AUTHZ_MASTER_KEY_PREVIOUS_FILE)`));
       }),
     );
   return master;

@@ -23,6 +23,8 @@ const bool = z.preprocess(
 /** Trusted-proxy ranges wider than these prefixes are logged loudly at start (config/warnings.ts). */
 export const WIDE_PROXY_PREFIX = { ipv4: 24, ipv6: 64 } as const;
 
+export const EXPIRES_IN_FORMATS = ['string', 'number'] as const;
+
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
 export const KEY_PROVIDERS = ['local', 'pkcs11'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
@@ -49,7 +51,10 @@ export const configSchema = z
     /** Cap for per-client TTLs; also how long a rotated-out key stays published. */
     maxTokenTtl: seconds(1, 86_400).default(3600),
     audience: z.string().min(1).default('d1-issuer-api'),
-    expiresInFormat: z.enum(['string', 'number']).default('string'),
+    /** The token response's expires_in: the contract's JSON string, or RFC 6749's number. A client may be set otherwise. */
+    expiresInFormat: z.enum(EXPIRES_IN_FORMATS).default('string'),
+    /** Whether the token response carries the contract's expires_at (ISO-8601); some RFC 6749 clients refuse it. A client may be set otherwise. */
+    expiresAt: bool.default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** 32 bytes, base64 or hex. */
     masterKey: z.string().min(1).optional(),

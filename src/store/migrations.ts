@@ -145,6 +145,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`revoke all on function d1authz_prune_audit_events(bigint, integer) from public`.execute(db);
       },
     },
+    '0013_client_response_shape': {
+      // Per-client token response shape; null keeps the server's D1AUTHZ_EXPIRES_IN_FORMAT / D1AUTHZ_EXPIRES_AT.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('clients').addColumn('expires_in_format', 'text').execute();
+        await db.schema.alterTable('clients').addColumn('include_expires_at', 'integer').execute();
+      },
+    },
     '0014_admin_tokens': {
       async up(db: Kysely<any>) {
         await db.schema

@@ -22,6 +22,10 @@ export interface ClientsTable {
   tls_client_auth_san_email: string | null;
   tls_client_certificate_thumbprint: string | null;
   certificate_bound_tokens: Generated<number>;
+  // Token response shape (migration 0013); null: the server's setting.
+  expires_in_format: string | null;
+  /** 1 / 0: expires_at in the token response or not; null: the server's setting. */
+  include_expires_at: number | null;
 }
 
 export interface ClientSecretsTable {

@@ -98,7 +98,7 @@ describe('two nodes on one PostgreSQL database', () => {
     const oldKid = kidOf((await tokenAt(a.origin, 'keys', secret)).json.access_token);
     const key = JSON.parse(await cli(['keys', 'rotate', '--json']));
     const rotatedAt = Date.now();
-    const activateAt = Date.parse(key.activateAt);
+    const activateAt = Date.parse(key.activate_at);
     assert.ok(activateAt - rotatedAt > ACTIVATION_DELAY_S * 1000 - 1500, 'the CLI used the configured activation delay');
 
     const publishedAt: Record<string, number> = {};

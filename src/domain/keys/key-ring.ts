@@ -117,6 +117,12 @@ export class KeyRing {
     return this.current?.kid ?? null;
   }
 
+  /** When the signing key began to sign (epoch ms), or null: how old it is tells when a rotation is due. */
+  signingSince(now = this.now()): number | null {
+    const kid = this.signer(now)?.kid;
+    return this.keys.find((k) => k.row.kid === kid)?.row.activate_at ?? null;
+  }
+
   private recompute(now: number): void {
     const live = this.keys.filter((k) => k.row.retire_at === null || k.row.retire_at > now);
     const kid = signingRow(live.map((k) => k.row), now)?.kid;
