@@ -77,7 +77,7 @@ describe('pkcs11 provider: key ceremony import and emergency withdrawal', () => 
     assert.equal(kidOf(old.json.access_token), signing.kid);
     const res = await runCli(['keys', 'revoke', signing.kid, '--reason', 'HSM partition audit finding', '--json'], env);
     assert.equal(res.code, 0, res.stderr);
-    assert.equal(JSON.parse(res.stdout).promotedKid, standby.kid);
+    assert.equal(JSON.parse(res.stdout).promoted_kid, standby.kid);
     await waitFor('the kid gone from the JWKS', async () => !(await jwksKids(server.origin)).includes(signing.kid), 10_000, 20);
     const next = await tokenAt(server.origin, caller.clientId, caller.clientSecret);
     assert.equal(next.status, 200);

@@ -67,8 +67,8 @@ describe('keys revoke', () => {
       revokedAt = Date.now();
       const result = JSON.parse(res.stdout);
       assert.equal(result.kid, signing.kid);
-      assert.equal(result.promotedKid, standby.kid, 'the standby takes over');
-      assert.ok(result.standbyKid && result.standbyKid !== standby.kid, 'a new standby is made');
+      assert.equal(result.promoted_kid, standby.kid, 'the standby takes over');
+      assert.ok(result.standby_kid && result.standby_kid !== standby.kid, 'a new standby is made');
 
       await waitFor('the kid gone from both nodes\' JWKS', async () => {
         for (const node of [a, b]) if ((await jwksKids(node.origin)).includes(signing.kid)) return false;
