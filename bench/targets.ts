@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { compileBaselines } from './lib/compile.js';
 import { d1CliPath, d1HasWorkers, d1Unavailable, nodeBin, prepareD1 } from './lib/d1.js';
 import { seedClients } from './lib/seed-clients.js';
+import { softHsmEnv, softHsmUnavailable } from './lib/softhsm.js';
 import { CLIENTS, ROOT, SECONDARY_S } from './lib/settings.js';
 import { HEALTH_PATH, JWKS_PATH, TOKEN_PATH } from './lib/shared.js';
 import type { RatioGoal, RatioPair, ResponseShape, Target, TokenRequestKind } from './lib/types.js';
@@ -92,6 +93,19 @@ function d1AuditTarget(name: string, env: Record<string, string>, what: string):
       const spec = await prepareD1(ctx, { workers: 1 });
       Object.assign(spec.env, env);
       return { ...spec, notes: [...spec.notes, Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')] };
+    },
+  };
+}
+
+/** The signing key in a SoftHSM2 token (D1AUTHZ_KEY_PROVIDER=pkcs11) instead of sealed in the store. */
+function d1HsmTarget(): Target {
+  return {
+    name: 'd1-authz-hsm',
+    description: 'd1-authz `serve --workers 1`, ES256 key generated and used in a SoftHSM2 token (pkcs11 provider)',
+    unavailable: async () => (await d1Unavailable()) ?? (await softHsmUnavailable()),
+    prepare: async (ctx) => {
+      const spec = await prepareD1(ctx, { workers: 1, env: softHsmEnv(ctx.workDir) });
+      return { ...spec, notes: [...spec.notes, 'key provider pkcs11 on SoftHSM2 (software token: measures the provider path, not a hardware HSM)'] };
     },
   };
 }
@@ -185,6 +199,7 @@ export const TARGETS: Target[] = [
   d1ScopesTarget(),
   d1AuditTarget('d1-authz-audit-off', { D1AUTHZ_AUDIT: 'false' }, 'audit trail of requests off (D1AUTHZ_AUDIT=false)'),
   d1AuditTarget('d1-authz-audit-sync', { D1AUTHZ_AUDIT_SYNC: 'true' }, "each token's audit row committed before the answer (D1AUTHZ_AUDIT_SYNC=true)"),
+  d1HsmTarget(),
   d1ManyClientsTarget(),
 ];
 
@@ -209,6 +224,8 @@ export const RATIO_PAIRS: RatioPair[] = [
   // Issue 12: the audit trail (on by default) costs under 10% of tokens/s.
   { numerator: 'd1-authz', denominator: 'd1-authz-audit-off', goals: [tokensAtLeast(0.9), noErrors] },
   { numerator: 'd1-authz-audit-sync', denominator: 'd1-authz' },
+  // Signing in the HSM against signing in the process, same run, same machine.
+  { numerator: 'd1-authz-hsm', denominator: 'd1-authz' },
   // 10,000 warm clients within 10% of the one-client figure: measured on the same server with the same
   // load generator path (swapping the Authorization per request costs the generator CPU on shared cores).
   { numerator: 'd1-authz-10k-clients (warm)', denominator: 'd1-authz-10k-clients (one client)', goals: [tokensAtLeast(0.9), noErrors] },

@@ -12,7 +12,8 @@ import { ClientService } from './domain/clients/client-service.js';
 import { CredentialCache } from './domain/clients/credential-cache.js';
 import { KeyRing } from './domain/keys/key-ring.js';
 import { KeyService } from './domain/keys/key-service.js';
-import { loadMasterKey } from './domain/keys/master-key.js';
+import type { KeyProviders } from './domain/keys/key-providers.js';
+import { openKeyProviders } from './domain/keys/open-key-providers.js';
 import { ChangeFeed } from './domain/sync/change-feed.js';
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { buildHttpServer, tokenPathOf } from './http/server.js';
@@ -79,7 +80,8 @@ export interface Services {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: Store;
-  readonly masterKey: Buffer;
+  /** Who holds the signing keys (D1AUTHZ_KEY_PROVIDER); only the local provider reads the master key. */
+  readonly keyProviders: KeyProviders;
   readonly clients: ClientService;
   readonly keys: KeyService;
   readonly adminTokens: AdminTokenService;
@@ -105,17 +107,19 @@ export function osActor(): string {
  */
 export async function openServices(config: Config, logger: Logger, options: { create?: boolean; actor?: string } = {}): Promise<Services> {
   const create = options.create ?? true;
-  const warn = (msg: string) => logger.warn(msg);
-  // Creating: the key is checked before anything is written. Not creating: the missing store is named first.
-  let masterKey = create ? loadMasterKey(config, warn, { create }) : undefined;
+  const log = { warn: (msg: string) => logger.warn(msg), info: (msg: string) => logger.info(msg) };
+  // Creating: the key custody is checked before anything is written. Not creating: the missing store is named first.
+  let keyProviders = create ? openKeyProviders(config, log, { create }) : undefined;
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, create });
   try {
-    masterKey ??= loadMasterKey(config, warn, { create });
+    keyProviders ??= openKeyProviders(config, log, { create });
     await ensureSchema(store, (msg) => logger.info(msg));
   } catch (err) {
     await store.close();
+    await keyProviders?.close();
     throw err;
   }
+  const providers = keyProviders;
   const repos = {
     clients: new ClientRepository(store.db),
     keys: new KeyRepository(store.db),
@@ -129,13 +133,16 @@ export async function openServices(config: Config, logger: Logger, options: { cr
     config,
     logger,
     store,
-    masterKey,
+    keyProviders: providers,
     repos,
     actor,
     clients: new ClientService(repos.clients, config, Date.now, adminAudit),
-    keys: new KeyService(repos.keys, masterKey, config, Date.now, adminAudit),
+    keys: new KeyService(repos.keys, providers, config, Date.now, adminAudit),
     adminTokens: new AdminTokenService(repos.adminTokens, { scryptCost: config.scryptCost, cacheTtlMs: config.credentialCacheTtl * 1000 }),
-    close: () => store.close(),
+    close: async () => {
+      await store.close();
+      await providers.close();
+    },
   };
 }
 
@@ -190,7 +197,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   const kid = await services.keys.ensureKey();
   if (kid) logger.info({ kid }, 'created the first signing key');
-  const keyRing = new KeyRing(repos.keys, services.masterKey);
+  const keyRing = new KeyRing(repos.keys, services.keyProviders);
   await keyRing.reload();
 
   const directory = new ClientDirectory(repos.clients, {
@@ -208,7 +215,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const logAudit = auditLogLine(logger);
   const audit = config.audit ? startAuditTrail(services.repos.audit, config, logger, logAudit) : undefined;
   if (!config.audit) logger.warn('D1AUTHZ_AUDIT=false: tokens issued and failed authentications are not written to the audit trail');
-  const metrics = config.metrics ? new Metrics(tokenPathOf(config), () => authenticator.hashesPending, audit) : undefined;
+  const metrics = config.metrics ? new Metrics(tokenPathOf(config), () => authenticator.hashesPending, audit, () => keyRing.signingSince()) : undefined;
   const requestAudit = new RequestAudit({
     sink: audit,
     write: audit && config.auditSync ? (event) => audit.write(event) : undefined,
@@ -254,6 +261,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const readiness = {
     store: () => services.store.ping(),
     signing_key: () => keyRing.signer() !== null,
+    ...(config.keyProvider === 'pkcs11' ? { hsm: () => services.keyProviders.ready() } : {}),
     // A key reload that fails (a key sealed with another master key) leaves this node without the next key.
     keys_loaded: () => keyRing.upToDate,
   };
@@ -277,6 +285,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       authenticateClientByCertificate: (clientId) => authenticator.authenticateByCertificate(clientId),
       onAuthenticationFailure,
       expiresInFormat: config.expiresInFormat,
+      expiresAt: config.expiresAt,
     },
     tokenStatus: tokenStatus.deps,
     https,

@@ -8,7 +8,7 @@
  * endpoint's one request line an order of magnitude dearer (measured with a log-call loop).
  */
 const HEADERS = ['authorization', '["proxy-authorization"]', 'cookie'];
-const FIELDS = ['client_secret', 'clientSecret', 'secret', 'token', 'access_token', 'refresh_token', 'client_assertion', 'rawPacket', 'body'];
+const FIELDS = ['client_secret', 'clientSecret', 'secret', 'token', 'access_token', 'refresh_token', 'client_assertion', 'rawPacket', 'body', 'pkcs11Pin'];
 
 const under = (prefix: string, field: string) => (field.startsWith('[') ? `${prefix}${field}` : `${prefix}.${field}`);
 

@@ -112,6 +112,8 @@ function parseCreatedClient(stdout: string): Credentials {
 export interface D1Options {
   /** serve processes; 1 passes `--workers 1` when the build knows the flag (else it is single-process anyway). */
   workers: number;
+  /** Added to the environment of every d1-authz process of the target (e.g. the key provider). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -119,7 +121,7 @@ export interface D1Options {
  * at the real default cost), and the `serve` command line.
  */
 export async function prepareD1(ctx: TargetContext, opts: D1Options): Promise<LaunchSpec> {
-  const env = d1Env(ctx);
+  const env = { ...d1Env(ctx), ...opts.env };
   const notes: string[] = [`log level ${env['D1AUTHZ_LOG_LEVEL'] ?? '?'}`];
   if (newestMtime(join(ROOT, 'src')) > statSync(d1CliPath()).mtimeMs) {
     notes.push(`WARNING: src/ is newer than ${DIST_DIR.slice(ROOT.length + 1)}/ (stale build?)`);

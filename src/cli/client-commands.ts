@@ -1,59 +1,87 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '../domain/clients/client.js';
 import type { ClientSettings } from '../domain/clients/client-service.js';
-import { print, withServices, type GlobalOptions } from './context.js';
-import { describeTls, tlsSettingsFrom, usesCertificateOnly, withTlsFlags, type TlsFlags } from './client-tls-flags.js';
+import { clientApplyCommands } from './client-apply-commands.js';
+import { clientJson, clientViewJson, onOff } from './client-json.js';
+import { tlsRecord, tlsSettingsFrom, usesCertificateOnly, withTlsFlags, type TlsFlags } from './client-tls-flags.js';
+import { withServices, type GlobalOptions } from './context.js';
+import { emit, printDone, printLine, printRecord, printTable, warn, type Cell, type JsonFlag } from './output.js';
 
-const scopes = (v: string) => v.split(/\s+/).filter(Boolean);
+/** A scope list is space-delimited (RFC 6749 §3.3): "a,b" would silently be one scope named "a,b". */
+export function warnIfCommaSeparated(label: string, scopes: readonly string[]): void {
+  const joined = scopes.filter((s) => s.includes(','));
+  if (joined.length) warn(`${label}: ${joined.map((s) => `"${s}"`).join(', ')} holds a comma; scopes are space-separated, so this is one scope (did you mean "${joined[0]!.split(',').filter(Boolean).join(' ')}"?)`);
+}
+
+const scopes = (label: string) => (v: string) => {
+  const list = v.split(/\s+/).filter(Boolean);
+  warnIfCommaSeparated(label, list);
+  return list;
+};
 const integer = (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
   return Number(v);
 };
+/** `default` puts the setting back to the server's (null in the store; commander turns a parsed null into '', hence the word). */
+const orDefault = <T>(parse: (v: string) => T) => (v: string): T | 'default' => (v === 'default' ? 'default' : parse(v));
+const resetDefault = <T>(v: T | 'default' | undefined): T | null | undefined => (v === 'default' ? null : v);
 
 interface SettingsFlags extends TlsFlags {
   name?: string;
   scopes?: string[];
   defaultScopes?: string[];
-  ttl?: number;
+  ttl?: number | 'default';
   audience?: string;
   tokens?: boolean;
   introspect?: boolean;
+  expiresInFormat?: 'string' | 'number' | 'default';
+  expiresAt?: 'on' | 'off' | 'default';
 }
 
 function withSettingsFlags(cmd: Command): Command {
   return withTlsFlags(cmd)
     .option('--name <name>', 'display name')
-    .option('--scopes <scopes>', 'allowed scopes, space-separated', scopes)
-    .option('--default-scopes <scopes>', 'scopes granted when the request names none', scopes)
-    .option('--ttl <seconds>', 'token lifetime for this client (capped by D1AUTHZ_MAX_TOKEN_TTL)', integer)
-    .option('--audience <aud>', 'aud claim for this client (default D1AUTHZ_AUDIENCE)');
+    .option('--scopes <scopes>', 'allowed scopes, space-separated ("consumer otp")', scopes('--scopes'))
+    .option('--default-scopes <scopes>', 'scopes granted when the request names none, space-separated', scopes('--default-scopes'))
+    .option('--ttl <seconds|default>', 'token lifetime for this client (capped by D1AUTHZ_MAX_TOKEN_TTL); default: D1AUTHZ_TOKEN_TTL', orDefault(integer))
+    .option('--audience <aud|default>', 'aud claim for this client; default: D1AUTHZ_AUDIENCE', orDefault((v) => v))
+    .addOption(new Option('--expires-in-format <format>', "expires_in in its token responses: the contract's string or RFC 6749's number; default: D1AUTHZ_EXPIRES_IN_FORMAT").choices(['string', 'number', 'default']))
+    .addOption(new Option('--expires-at <on|off>', 'expires_at in its token responses; default: D1AUTHZ_EXPIRES_AT').choices(['on', 'off', 'default']));
 }
 
 const settingsFrom = (o: SettingsFlags): ClientSettings => ({
   name: o.name,
   scopes: o.scopes,
   defaultScopes: o.defaultScopes,
-  ttl: o.ttl,
-  audience: o.audience,
+  ttl: resetDefault(o.ttl),
+  audience: resetDefault(o.audience),
   tokens: o.tokens,
   introspect: o.introspect,
+  expiresInFormat: o.expiresInFormat === 'default' ? null : o.expiresInFormat,
+  expiresAt: o.expiresAt === undefined ? undefined : o.expiresAt === 'default' ? null : o.expiresAt === 'on',
   tls: tlsSettingsFrom(o),
 });
 
-function describe(c: Client): string {
+const list = (v: readonly string[]) => v.join(' ') || '(none)';
+
+export function clientRecord(c: Client): [string, Cell][] {
   return [
-    `client_id:      ${c.clientId}`,
-    `name:           ${c.name}`,
-    `enabled:        ${c.enabled}`,
-    `scopes:         ${c.allowedScopes.join(' ') || '(none)'}`,
-    `default scopes: ${c.defaultScopes.join(' ') || '(none)'}`,
-    `grant types:    ${c.grantTypes.join(' ') || '(none)'}`,
-    `audience:       ${c.audience ?? '(server default)'}`,
-    `ttl:            ${c.tokenTtl ?? '(server default)'}`,
-    `introspect:     ${c.introspect === true}`,
-    describeTls(c),
-  ].join('\n');
+    ['client_id', c.clientId],
+    ['name', c.name],
+    ['enabled', c.enabled],
+    ['scopes', list(c.allowedScopes)],
+    ['default scopes', list(c.defaultScopes)],
+    ['grant types', list(c.grantTypes)],
+    ['audience', c.audience ?? '(server default)'],
+    ['ttl', c.tokenTtl ?? '(server default)'],
+    ['introspect', c.introspect === true],
+    ['expires_in format', c.expiresInFormat ?? '(server default)'],
+    ['expires_at', onOff(c.expiresAt) ?? '(server default)'],
+    ...tlsRecord(c),
+  ];
 }
+
+const SECRET_ONCE = 'The secret is shown only this once: store it now.';
 
 export function clientCommands(globals: () => GlobalOptions): Command {
   const client = new Command('client').description('manage OAuth clients (D1 is one)');
@@ -64,39 +92,58 @@ export function clientCommands(globals: () => GlobalOptions): Command {
     .option('--no-tokens', 'the client may not obtain tokens (e.g. a resource server that only introspects)')
     .option('--introspect', 'the client may introspect tokens and read the revocation feed (a resource server)')
     .option('--no-introspect', 'the client may not introspect tokens (the default)')
-    .option('--json', 'print {"client_id","client_secret"} as JSON')
-    .action(async (clientId: string, o: SettingsFlags & { secret?: string; force?: boolean; json?: boolean }) =>
+    .option('--json', 'print the client as JSON, with client_secret (none for tls_client_auth)')
+    .action(async (clientId: string, o: SettingsFlags & JsonFlag & { secret?: string; force?: boolean }) =>
       withServices(globals(), async (s) => {
         const { client: c, clientSecret } = await s.clients.create(clientId, settingsFrom(o), { secret: o.secret, force: o.force });
-        if (usesCertificateOnly(c)) {
-          print(!!o.json, { client_id: c.clientId, token_endpoint_auth_method: 'tls_client_auth' }, () =>
-            `${describe(c)}\n\nNo secret: this client authenticates with its certificate (RFC 8705 tls_client_auth).`,
-          );
-          return;
-        }
-        print(!!o.json, { client_id: c.clientId, client_secret: clientSecret }, () =>
-          `${describe(c)}\nclient_secret:  ${clientSecret}\n\nThe secret is shown only this once: store it now.`,
-        );
+        const certificateOnly = usesCertificateOnly(c);
+        emit(o, certificateOnly ? clientJson(c) : { ...clientJson(c), client_secret: clientSecret }, () => {
+          printRecord(certificateOnly ? clientRecord(c) : [...clientRecord(c), ['client_secret', clientSecret]]);
+          printLine('');
+          printDone(`created client ${c.clientId}`);
+          printLine(certificateOnly ? 'No secret: this client authenticates with its certificate (RFC 8705 tls_client_auth).' : SECRET_ONCE);
+        });
       }),
     );
 
   client
     .command('list')
-    .option('--json', 'JSON output')
-    .action(async (o: { json?: boolean }) =>
+    .description('list the clients: id, state, scopes, authentication')
+    .option('--json', 'print a JSON array of clients')
+    .action(async (o: JsonFlag) =>
       withServices(globals(), async (s) => {
-        const list = await s.clients.list();
-        print(!!o.json, list, () => (list.length ? list.map((c) => `${c.clientId}\t${c.enabled ? 'enabled' : 'disabled'}\t${c.allowedScopes.join(' ')}`).join('\n') : '(no clients)'));
+        const clients = await s.clients.list();
+        emit(o, clients.map(clientJson), () =>
+          printTable(
+            clients,
+            [
+              ['CLIENT_ID', (c) => c.clientId],
+              ['NAME', (c) => (c.name === c.clientId ? '' : c.name)],
+              ['STATE', (c) => (c.enabled ? 'enabled' : 'disabled')],
+              ['SCOPES', (c) => c.allowedScopes.join(' ')],
+              ['DEFAULT', (c) => c.defaultScopes.join(' ')],
+              ['AUTH', (c) => c.tokenEndpointAuthMethod ?? 'client_secret_basic'],
+              ['TTL', (c) => c.tokenTtl ?? 'default'],
+            ],
+            '(no clients: create one with "d1-authz client create ID" or "d1-authz client apply -f clients.yaml")',
+          ),
+        );
       }),
     );
 
   client
     .command('show <client_id>')
-    .option('--json', 'JSON output')
-    .action(async (clientId: string, o: { json?: boolean }) =>
+    .description("show one client's settings and when its secrets were made (never the secrets)")
+    .option('--json', 'print the client as JSON')
+    .action(async (clientId: string, o: JsonFlag) =>
       withServices(globals(), async (s) => {
         const view = await s.clients.show(clientId);
-        print(!!o.json, view, () => `${describe(view)}\nsecrets:        ${view.secrets.map((x) => `created ${x.createdAt}${x.expiresAt ? `, expires ${x.expiresAt}` : ''}`).join('; ')}`);
+        emit(o, clientViewJson(view), () =>
+          printRecord([
+            ...clientRecord(view),
+            ['secrets', view.secrets.map((x) => `created ${x.createdAt}${x.expiresAt ? `, expires ${x.expiresAt}` : ''}`).join('; ')],
+          ]),
+        );
       }),
     );
 
@@ -105,11 +152,14 @@ export function clientCommands(globals: () => GlobalOptions): Command {
     .option('--no-tokens', 'forbid the client to obtain tokens')
     .option('--introspect', 'allow the client to introspect tokens and read the revocation feed')
     .option('--no-introspect', 'forbid the client to introspect tokens')
-    .option('--json', 'JSON output')
-    .action(async (clientId: string, o: SettingsFlags & { json?: boolean }) =>
+    .option('--json', 'print the updated client as JSON')
+    .action(async (clientId: string, o: SettingsFlags & JsonFlag) =>
       withServices(globals(), async (s) => {
         const updated = await s.clients.update(clientId, settingsFrom(o));
-        print(!!o.json, updated, () => describe(updated));
+        emit(o, clientJson(updated), () => {
+          printRecord(clientRecord(updated));
+          printDone(`updated client ${clientId}`);
+        });
       }),
     );
 
@@ -121,12 +171,27 @@ export function clientCommands(globals: () => GlobalOptions): Command {
           ? 'allow the client to obtain tokens again (tokens issued before stay revoked)'
           : 'refuse the client and revoke its outstanding tokens on every node (within the sync interval)',
       )
-      .action(async (clientId: string) => withServices(globals(), (s) => s.clients.setEnabled(clientId, enabled)));
+      .option('--json', 'print {"client_id","action","enabled"}')
+      .action(async (clientId: string, o: JsonFlag) =>
+        withServices(globals(), async (s) => {
+          await s.clients.setEnabled(clientId, enabled);
+          emit(o, { client_id: clientId, action: `${name}d`, enabled }, () =>
+            printDone(enabled ? `enabled client ${clientId}: it may obtain tokens again` : `disabled client ${clientId}: it is refused and its tokens are revoked`),
+          );
+        }),
+      );
   }
 
   client
     .command('delete <client_id>')
-    .action(async (clientId: string) => withServices(globals(), (s) => s.clients.delete(clientId)));
+    .description('delete a client and its secrets; its outstanding tokens are revoked')
+    .option('--json', 'print {"client_id","action"}')
+    .action(async (clientId: string, o: JsonFlag) =>
+      withServices(globals(), async (s) => {
+        await s.clients.delete(clientId);
+        emit(o, { client_id: clientId, action: 'deleted' }, () => printDone(`deleted client ${clientId}: its tokens are revoked`));
+      }),
+    );
 
   client
     .command('rotate-secret <client_id>')
@@ -134,14 +199,21 @@ export function clientCommands(globals: () => GlobalOptions): Command {
     .option('--grace <seconds>', 'how long the old secrets keep working', integer, 86_400)
     .option('--secret <secret>', 'import this secret instead of generating one')
     .option('--force', 'accept an imported secret shorter than 32 characters')
-    .option('--json', 'JSON output')
-    .action(async (clientId: string, o: { grace: number; secret?: string; force?: boolean; json?: boolean }) =>
+    .option('--json', 'print {"client_id","client_secret","old_secrets_expire_at"}')
+    .action(async (clientId: string, o: JsonFlag & { grace: number; secret?: string; force?: boolean }) =>
       withServices(globals(), async (s) => {
         const r = await s.clients.rotateSecret(clientId, o.grace, { secret: o.secret, force: o.force });
-        print(!!o.json, { client_id: clientId, client_secret: r.clientSecret, old_secrets_expire_at: r.oldSecretsExpireAt }, () =>
-          `client_secret: ${r.clientSecret}\nold secrets work until ${r.oldSecretsExpireAt}\n\nThe secret is shown only this once: store it now.`,
-        );
+        emit(o, { client_id: clientId, client_secret: r.clientSecret, old_secrets_expire_at: r.oldSecretsExpireAt }, () => {
+          printRecord([
+            ['client_secret', r.clientSecret],
+            ['old secrets work until', r.oldSecretsExpireAt],
+          ]);
+          printLine('');
+          printDone(`rotated the secret of client ${clientId}`);
+          printLine(SECRET_ONCE);
+        });
       }),
     );
+  clientApplyCommands(client, globals);
   return client;
 }

@@ -3,6 +3,8 @@ import { openServices, type Services } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import { logSettingWarnings } from '../config/warnings.js';
 import type { Config, ConfigInput } from '../config/schema.js';
+import { logDestination } from './log-stream.js';
+import { printJson } from './output.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -13,10 +15,10 @@ export function configFrom(globals: GlobalOptions, flags: Partial<ConfigInput> =
   return loadConfig({ databaseUrl: globals.databaseUrl, ...flags }, process.env, globals.config ?? process.env.D1AUTHZ_CONFIG);
 }
 
-/** Admin commands log warnings to stderr only, so stdout stays clean for --json. They use an existing store, never create one. */
+/** Admin commands log warnings to stderr only (readable on a terminal), so stdout stays clean for --json. They use an existing store, never create one. */
 export async function withServices<T>(globals: GlobalOptions, run: (services: Services) => Promise<T>): Promise<T> {
   const config = configFrom(globals);
-  const logger = pino({ level: 'warn', base: undefined }, pino.destination(2));
+  const logger = pino({ level: 'warn', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, logDestination(2));
   logSettingWarnings(config, logger);
   const services = await openServices(config, logger, { create: false });
   try {
@@ -26,6 +28,8 @@ export async function withServices<T>(globals: GlobalOptions, run: (services: Se
   }
 }
 
+/** JSON (snake_case keys, ISO times: see output.ts) or a text for people. */
 export function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
+  if (json) printJson(value);
+  else process.stdout.write(human() + '\n');
 }

@@ -7,6 +7,7 @@ import { GatewayConfigError, loadGatewayConfig } from '../gateway/config.js';
 import { gatewayTransport } from '../gateway/transport.js';
 import { FIXED_CONNECTION_LIMITS } from '../transport/connection-limits.js';
 import type { GlobalOptions } from './context.js';
+import { logDestination } from './log-stream.js';
 
 const integer = (min: number, max: number) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
@@ -24,6 +25,7 @@ interface GatewayFlags {
   jwksUri?: string;
   timeout?: number;
   logLevel?: string;
+  json?: boolean;
 }
 
 /**
@@ -44,6 +46,7 @@ export function gatewayCommand(globals: () => GlobalOptions): Command {
     .option('--jwks-uri <url>', 'JWKS URL (default: {issuer}/.well-known/jwks.json)')
     .option('--timeout <ms>', 'upstream timeout: for the response headers and between body chunks', integer(1, 600_000))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option('--json', 'log JSON lines even on a terminal (they are JSON whenever stdout is not one)')
     .action(async (o: GatewayFlags) => {
       const routesFile = o.routes ?? o.config ?? globals().config;
       if (!routesFile) throw new GatewayConfigError('no routes file: pass --config routes.yaml');
@@ -57,7 +60,7 @@ export function gatewayCommand(globals: () => GlobalOptions): Command {
       const config = { ...routesConfig, connectionLimits };
       // TLS, mTLS, trusted proxies and the plain-HTTP rule come from the same D1AUTHZ_* settings as serve.
       const transport = gatewayTransport(server, config.host);
-      const logger = createLogger({ logLevel: (o.logLevel ?? 'info') as 'info' });
+      const logger = createLogger({ logLevel: (o.logLevel ?? 'info') as 'info' }, logDestination(1, { json: o.json }));
       logSettingWarnings(server, logger);
       if (transport.insecure) {
         logger.warn({ host: config.host, setting: 'D1AUTHZ_ALLOW_INSECURE_HTTP' }, `INSECURE: the gateway serves plain HTTP on ${config.host}, a non-loopback address`);

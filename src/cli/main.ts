@@ -1,26 +1,34 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ClientAdminError } from '../domain/clients/client-service.js';
-import { loadMasterKey, MasterKeyError, sqlitePath } from '../domain/keys/master-key.js';
+import { KeyAdminError } from '../domain/keys/key-service.js';
+import { loadMasterKey, MasterKeyError } from '../domain/keys/local/master-key.js';
+import { KeyProviderError } from '../domain/keys/signer.js';
+import { sqlitePath } from '../store/sqlite-path.js';
 import { clientCommands } from './client-commands.js';
 import { gatewayCommand } from './gateway-command.js';
 import { GatewayConfigError } from '../gateway/config.js';
-import { withServices, type GlobalOptions } from './context.js';
-import { keyCommands } from './key-commands.js';
+import { type GlobalOptions } from './context.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
+import { emit, printDone, type JsonFlag } from './output.js';
 import { adminTokenCommands } from './admin-token-commands.js';
 import { AdminTokenError } from '../domain/admin/admin-tokens.js';
 import { auditCommand } from './audit-command.js';
 import { lockoutCommands } from './lockout-commands.js';
+import { keyCommands, masterKeyCommands } from './key-commands.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { openStore, StoreSetupError } from '../store/database.js';
 import { configFrom } from './context.js';
+import { packageVersion } from './version.js';
 
 const program = new Command('d1-authz')
   .description('OAuth 2.0 token server for the Thales D1 outbound API')
+  .version(packageVersion(), '-V, --version', 'print the version (semver) and exit')
   .option('--config <file>', 'config file, JSON or YAML (D1AUTHZ_CONFIG)')
   .option('--database-url <url>', 'sqlite:PATH or postgres://... (D1AUTHZ_DATABASE_URL)')
+  .addHelpText('after', '\nExit codes: 0 done, 1 the operation failed, 2 bad usage or configuration.\nEvery command takes --json (snake_case keys, ISO-8601 times).')
   .showHelpAfterError();
 
 const globals = () => program.opts<GlobalOptions>();
@@ -28,15 +36,16 @@ const globals = () => program.opts<GlobalOptions>();
 program.addCommand(serveCommand(globals));
 program
   .command('migrate')
-  .description('apply pending schema migrations')
-  .action(async () => {
+  .description('apply pending schema migrations (PostgreSQL: once per release, before the nodes start)')
+  .option('--json', 'print {"applied": [...]}')
+  .action(async (o: JsonFlag) => {
     const config = configFrom(globals());
     // The embedded store is its database and its master key: migrate makes both, like serve.
-    if (sqlitePath(config.databaseUrl) !== null) loadMasterKey(config, (msg) => process.stderr.write(`d1-authz: ${msg}\n`), { create: true });
+    if (config.keyProvider === 'local' && sqlitePath(config.databaseUrl) !== null) loadMasterKey(config, (msg) => process.stderr.write(`d1-authz: ${msg}\n`), { create: true });
     const store = openStore(config.databaseUrl);
     try {
       const applied = await migrateToLatest(store);
-      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is current\n');
+      emit(o, { applied }, () => printDone(applied.length ? `applied migrations: ${applied.join(', ')}` : 'the schema is current: nothing to apply'));
     } finally {
       await store.close();
     }
@@ -45,19 +54,30 @@ program.addCommand(clientCommands(globals));
 program.addCommand(keyCommands(globals));
 program.addCommand(adminTokenCommands(globals));
 program.addCommand(lockoutCommands(globals));
+program.addCommand(masterKeyCommands(globals));
 program.addCommand(gatewayCommand(globals));
 program.addCommand(auditCommand(globals));
 
-program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError || err instanceof StoreSetupError) {
-    process.stderr.write(`d1-authz: ${err.message}\n`);
-    process.exit(2);
-  }
-  if (err instanceof ClientAdminError || err instanceof AdminTokenError) {
-    process.stderr.write(`d1-authz: ${err.message}\n`);
-    process.exit(1);
-  }
-  process.stderr.write(`d1-authz: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+/** Commander exits by itself on a usage error (with 1); every command throws instead, and the code is decided below. */
+function throwInsteadOfExit(cmd: Command): void {
+  cmd.exitOverride().showHelpAfterError('(add --help for usage)');
+  for (const sub of cmd.commands) throwInsteadOfExit(sub);
+}
+throwInsteadOfExit(program);
 
+function exitCode(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // --help, --version, and a bare command group's help: not failures.
+    return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+  }
+  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError || err instanceof StoreSetupError || err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof ClientAdminError || err instanceof AdminTokenError || err instanceof KeyAdminError || err instanceof KeyProviderError) return EXIT_FAILED;
+  return EXIT_FAILED;
+}
+
+program.parseAsync().catch((err: unknown) => {
+  const code = exitCode(err);
+  // Commander has printed its own message (and the help) already.
+  if (!(err instanceof CommanderError)) process.stderr.write(`d1-authz: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(code);
+});

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { createApp, createLogger, openServices } from '../app.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { hashConcurrency, threadPoolSize } from '../config/thread-pool.js';
@@ -9,6 +9,7 @@ import { joinNodeMetrics, serveNodeMetrics } from '../cluster/metrics-ipc.js';
 import { defaultWorkers } from '../cluster/default-workers.js';
 import { superviseWorkers, type ListeningMessage } from '../cluster/supervisor.js';
 import { configFrom, type GlobalOptions } from './context.js';
+import { logDestination } from './log-stream.js';
 import { nextLevelOnSignal, relayLogLevel, type LogLevel } from '../cluster/log-level.js';
 import { tlsServerOptions } from '../tls/server-options.js';
 
@@ -25,19 +26,21 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .option('--base-path <path>', 'path prefix (D1AUTHZ_BASE_PATH)')
     .option('--log-level <level>', 'D1AUTHZ_LOG_LEVEL')
     .option('--workers <n>', 'processes sharing the port (D1AUTHZ_WORKERS); default: a single process up to 2 CPUs, one per CPU beyond; 1: a single process')
-    .action(async (o: Partial<ConfigInput>) => {
+    .option('--json', 'log JSON lines even on a terminal (they are JSON whenever stdout is not one)')
+    .action(async ({ json, ...o }: Partial<ConfigInput> & { json?: boolean }) => {
       const config = configFrom(globals(), o);
-      if (cluster.isWorker) return serveInThisProcess(config, true);
+      const logStream = logDestination(1, { json });
+      if (cluster.isWorker) return serveInThisProcess(config, true, logStream);
       const workers = config.workers ?? defaultWorkers(availableParallelism());
-      if (workers <= 1) return serveInThisProcess(config, false);
-      return servePrimary(config, workers);
+      if (workers <= 1) return serveInThisProcess(config, false, logStream);
+      return servePrimary(config, workers, logStream);
     });
 }
 
 /** One process serving HTTP: the whole server (--workers 1), or one cluster worker. */
-async function serveInThisProcess(config: Config, isWorker: boolean): Promise<void> {
+async function serveInThisProcess(config: Config, isWorker: boolean, logStream: DestinationStream): Promise<void> {
   if (isWorker) joinNodeMetrics();
-  const app = await createApp(config);
+  const app = await createApp(config, { logStream });
   // The workers share one stdout: the pid tells whose line (a request, a warning) it is.
   if (isWorker) for (const logger of [app.logger, app.http.log, app.admin?.log]) (logger as Logger | undefined)?.setBindings({ pid: process.pid });
   // Before listening: a SIGTERM that arrives as soon as the port answers must drain, not kill.
@@ -73,8 +76,8 @@ async function serveInThisProcess(config: Config, isWorker: boolean): Promise<vo
  * N times at once: generating the embedded store's master key file, migrating the embedded store,
  * creating the first signing key. The workers then find all three in place.
  */
-async function servePrimary(config: Config, workers: number): Promise<void> {
-  const logger = createLogger(config);
+async function servePrimary(config: Config, workers: number, logStream: DestinationStream): Promise<void> {
+  const logger = createLogger(config, logStream);
   // TLS files are checked once here (a bad file stops start-up before any fork); each worker
   // watches them itself, and SIGHUP is passed on to the workers, which reload (src/tls).
   if (config.tlsCert) {

@@ -52,7 +52,13 @@ function fromFile(path: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(`config file ${path}: ${(err as Error).message}`);
   }
-  const parsed: unknown = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  let parsed: unknown;
+  try {
+    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    // A syntax error is a configuration error like any other: exit 2, naming the file.
+    throw new ConfigError(`config file ${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(`config file ${path}: must hold an object`);
   }

@@ -23,7 +23,10 @@ const bool = z.preprocess(
 /** Trusted-proxy ranges wider than these prefixes are logged loudly at start (config/warnings.ts). */
 export const WIDE_PROXY_PREFIX = { ipv4: 24, ipv6: 64 } as const;
 
+export const EXPIRES_IN_FORMATS = ['string', 'number'] as const;
+
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
+export const KEY_PROVIDERS = ['local', 'pkcs11'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 /**
@@ -48,11 +51,24 @@ export const configSchema = z
     /** Cap for per-client TTLs; also how long a rotated-out key stays published. */
     maxTokenTtl: seconds(1, 86_400).default(3600),
     audience: z.string().min(1).default('d1-issuer-api'),
-    expiresInFormat: z.enum(['string', 'number']).default('string'),
+    /** The token response's expires_in: the contract's JSON string, or RFC 6749's number. A client may be set otherwise. */
+    expiresInFormat: z.enum(EXPIRES_IN_FORMATS).default('string'),
+    /** Whether the token response carries the contract's expires_at (ISO-8601); some RFC 6749 clients refuse it. A client may be set otherwise. */
+    expiresAt: bool.default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** 32 bytes, base64 or hex. */
     masterKey: z.string().min(1).optional(),
     masterKeyFile: z.string().min(1).optional(),
+    /** The master key being replaced (docs/hsm.md, master-key rotation): opens keys sealed under it until `master-key rotate`. */
+    masterKeyPreviousFile: z.string().min(1).optional(),
+    /** Who holds the signing keys: `local` (sealed under the master key, in the store) or `pkcs11` (an HSM; docs/hsm.md). */
+    keyProvider: z.enum(KEY_PROVIDERS).default('local'),
+    pkcs11Module: z.string().min(1).optional(),
+    /** The token (partition) by label, as `softhsm2-util --show-slots` or the vendor's tool shows it. */
+    pkcs11TokenLabel: z.string().min(1).max(32).optional(),
+    pkcs11Slot: z.coerce.number().int().min(0).max(2 ** 32 - 1).optional(),
+    pkcs11Pin: z.string().min(1).optional(),
+    pkcs11PinFile: z.string().min(1).optional(),
     signingAlg: z.enum(SIGNING_ALGORITHMS).default('ES256'),
     /** How long a new key is published before it signs (covers JWKS caches and the other nodes). */
     keyActivationDelay: seconds(0, 7 * 86_400).default(120),
@@ -178,6 +194,7 @@ export const configSchema = z
     if (c.credentialCacheMaxAge < c.credentialCacheTtl) {
       ctx.addIssue({ code: 'custom', path: ['credentialCacheMaxAge'], message: `must not be below credentialCacheTtl (${c.credentialCacheTtl})` });
     }
+    checkKeyProvider(c, ctx);
     if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'D1AUTHZ_TLS_CERT and D1AUTHZ_TLS_KEY go together' });
     }
@@ -220,6 +237,35 @@ export const configSchema = z
       });
     }
   });
+
+type KeyProviderFields = {
+  keyProvider: (typeof KEY_PROVIDERS)[number];
+  signingAlg: SigningAlgorithm;
+  pkcs11Module?: string | undefined;
+  pkcs11TokenLabel?: string | undefined;
+  pkcs11Slot?: number | undefined;
+  pkcs11Pin?: string | undefined;
+  pkcs11PinFile?: string | undefined;
+};
+
+/** The pkcs11 settings go together, and only with the pkcs11 provider: a half-configured HSM never falls back to local keys. */
+function checkKeyProvider(c: KeyProviderFields, ctx: z.RefinementCtx): void {
+  const pkcs11Keys = ['pkcs11Module', 'pkcs11TokenLabel', 'pkcs11Slot', 'pkcs11Pin', 'pkcs11PinFile'] as const;
+  if (c.keyProvider !== 'pkcs11') {
+    for (const key of pkcs11Keys) {
+      if (c[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is set but D1AUTHZ_KEY_PROVIDER is not pkcs11' });
+    }
+    return;
+  }
+  if (c.pkcs11Module === undefined) ctx.addIssue({ code: 'custom', path: ['pkcs11Module'], message: 'the pkcs11 provider needs the path of the PKCS#11 module' });
+  if ((c.pkcs11TokenLabel === undefined) === (c.pkcs11Slot === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['pkcs11TokenLabel'], message: 'set exactly one of D1AUTHZ_PKCS11_TOKEN_LABEL and D1AUTHZ_PKCS11_SLOT' });
+  }
+  if ((c.pkcs11Pin === undefined) === (c.pkcs11PinFile === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['pkcs11Pin'], message: 'set exactly one of D1AUTHZ_PKCS11_PIN and D1AUTHZ_PKCS11_PIN_FILE' });
+  }
+  if (c.signingAlg === 'EdDSA') ctx.addIssue({ code: 'custom', path: ['signingAlg'], message: 'the pkcs11 provider signs ES256, RS256 or PS256' });
+}
 
 /** keyActivationDelay (s) must be above this (ms): the time a new key needs to be in every node's and every verifier's JWKS. */
 export function minKeyActivationDelayMs(c: { readonly syncIntervalMs: number; readonly jwksMaxAge: number }): number {

@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ClientAdminError } from '../domain/clients/client-service.js';
 import { HashCapacityError } from '../domain/clients/client-authenticator.js';
 import { StoreUnavailableError } from '../domain/clients/client-directory.js';
+import { KeyUnavailableError } from '../domain/keys/signer.js';
 import { NoSigningKeyError } from '../domain/tokens/token-issuer.js';
 import { LockedOutError } from '../domain/lockout/lockout.js';
 import { OAuthError, invalidRequest, lockedOut, temporarilyUnavailable } from '../protocol/oauth-error.js';
@@ -17,6 +18,8 @@ export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof StoreUnavailableError || err instanceof NoSigningKeyError || err instanceof HashCapacityError) {
     return temporarilyUnavailable(err.message, err instanceof StoreUnavailableError ? 5 : 1);
   }
+  // The HSM reconnects every second; a couple of seconds lets it come back before the client retries.
+  if (err instanceof KeyUnavailableError) return temporarilyUnavailable(err.message, 2);
   if (err instanceof ClientAdminError) return invalidRequest(err.message);
   const status = (err as FastifyError | undefined)?.statusCode;
   if (status === 413) return new OAuthError('invalid_request', 413, 'the request body is too large', (err as Error).message);

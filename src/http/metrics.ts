@@ -34,6 +34,7 @@ export class Metrics {
     readonly tokenRoute: string,
     hashesPending?: () => number,
     audit?: { readonly dropped: number; readonly pending: number },
+    signingKeySince?: () => number | null,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'd1authz_' });
     if (hashesPending) {
@@ -63,6 +64,18 @@ export class Metrics {
         registers: [this.registry],
         collect() {
           this.set(audit.pending);
+        },
+      });
+    }
+    if (signingKeySince) {
+      new Gauge({
+        name: 'd1authz_signing_key_active_since_seconds',
+        help: 'When the signing key began to sign (Unix time, s); 0 when no key signs. time() minus it is the key age',
+        // Every worker has the same key: summed over --workers it would be N times the time.
+        aggregator: 'max',
+        registers: [this.registry],
+        collect() {
+          this.set((signingKeySince() ?? 0) / 1000);
         },
       });
     }

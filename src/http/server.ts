@@ -14,7 +14,7 @@ import { health } from './plugins/health.js';
 import { metricsRoute } from './plugins/metrics-route.js';
 import { tokenRoute } from './plugins/token-route.js';
 import { tokenStatusMetadata, tokenStatusRoutes, type TokenStatusDeps } from './plugins/token-status-routes.js';
-import { wellKnown } from './plugins/well-known.js';
+import { responseShapeMetadata, wellKnown } from './plugins/well-known.js';
 import { installRequestObserver } from './request-observer.js';
 import { tokenListener } from './token-listener.js';
 import { publicOpenApi } from './openapi.js';
@@ -138,7 +138,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
   installSingletonFieldCheck(app);
   app.register(tokenRoute, { path: tokenPath });
   if (tokenStatus) app.register(tokenStatusRoutes, { basePath: config.basePath, bodyLimit: config.bodyLimit, deps: tokenStatus, certificates, sources });
-  const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config) };
+  const extraMetadata = { ...(tokenStatus ? tokenStatusMetadata(config.issuer, clientAuthMethods(config)) : {}), ...tlsMetadata(config), ...responseShapeMetadata(config) };
   app.register(wellKnown, { basePath: config.basePath, issuer: config.issuer, jwksMaxAge: config.jwksMaxAge, keyRing, signingAlg: config.signingAlg, extraMetadata });
   const openapi = JSON.stringify(publicOpenApi(config));
   app.get(`${config.basePath}/openapi.json`, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('application/json').send(openapi));

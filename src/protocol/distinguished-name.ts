@@ -127,3 +127,31 @@ export function dnEquals(a: string, b: string): boolean {
     return false;
   }
 }
+
+/** Rank of the usual attribute types from the top of the directory tree (country, domain) to the leaf (common name). */
+const TREE_RANK: Readonly<Record<string, number>> = { DC: 0, C: 0, ST: 1, L: 2, O: 3, OU: 4, CN: 5, UID: 5, EMAILADDRESS: 6 };
+
+/**
+ * RFC 4514 §2.1 writes the RDNs "starting with the last element of the sequence and moving backwards
+ * toward the first": the leaf (CN) first, the country last. openssl and most tools display the
+ * certificate's own order, country first (`C=FR, O=Thales, CN=d1`); such a DN never matches.
+ * When `dn` reads from the top of the tree down to the leaf, returns its RFC 4514 form (RDNs reversed),
+ * else undefined.
+ */
+export function displayOrderToRfc4514(dn: string): string | undefined {
+  let rdns: string[];
+  try {
+    canonicalDn(dn);
+    rdns = splitUnescaped(dn, ',').map((r) => r.trim());
+  } catch {
+    return undefined;
+  }
+  const ranks = rdns
+    .map((rdn) => {
+      const type = rdn.slice(0, rdn.indexOf('=')).trim().toUpperCase();
+      return TREE_RANK[TYPE_ALIASES[type] ?? type];
+    })
+    .filter((r): r is number => r !== undefined);
+  if (ranks.length < 2 || ranks[0]! >= ranks[ranks.length - 1]!) return undefined;
+  return [...rdns].reverse().join(',');
+}

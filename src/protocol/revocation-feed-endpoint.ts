@@ -12,7 +12,8 @@ import { invalidRequest } from './oauth-error.js';
 
 export type RevocationFeedItem =
   | { readonly type: 'token'; readonly jti: string; readonly client_id: string; readonly until: number }
-  | { readonly type: 'client'; readonly client_id: string; readonly issued_before: number | null; readonly until: number };
+  | { readonly type: 'client'; readonly client_id: string; readonly issued_before: number | null; readonly until: number }
+  | { readonly type: 'key'; readonly kid: string; readonly until: number };
 
 export interface RevocationFeedDeps extends ClientAuthenticationDeps {
   readFeed(cursor: number): Promise<{ items: readonly RevocationFeedItem[]; nextCursor: number; hasMore: boolean }>;

@@ -27,8 +27,12 @@ export interface IssuedToken {
 
 export interface TokenEndpointDeps extends ClientAuthenticationDeps {
   issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation, origin?: RequestOrigin): Promise<IssuedToken>;
-  /** The contract types expires_in as a string; RFC 6749 clients want a number. */
+  /**
+   * The server's response shape, for clients that have none of their own: the contract types
+   * expires_in as a string and adds expires_at; RFC 6749 clients want a number and may refuse extras.
+   */
   readonly expiresInFormat: 'string' | 'number';
+  readonly expiresAt: boolean;
 }
 
 export interface TokenResponseBody {
@@ -36,7 +40,7 @@ export interface TokenResponseBody {
   token_type: 'Bearer';
   expires_in: string | number;
   scope?: string;
-  expires_at: string;
+  expires_at?: string;
 }
 
 export interface TokenSuccess {
@@ -83,12 +87,14 @@ export async function issue(
   origin?: RequestOrigin,
 ): Promise<TokenResponseBody> {
   const token = await deps.issueToken(client, scopes, confirmation, origin);
+  // The client's own shape wins over the server's: D1 and an RFC 6749 client can share one server.
+  const expiresInFormat = client.expiresInFormat ?? deps.expiresInFormat;
   const body: TokenResponseBody = {
     access_token: token.accessToken,
     token_type: 'Bearer',
-    expires_in: deps.expiresInFormat === 'number' ? token.expiresIn : String(token.expiresIn),
-    expires_at: token.expiresAt,
+    expires_in: expiresInFormat === 'number' ? token.expiresIn : String(token.expiresIn),
   };
+  if (client.expiresAt ?? deps.expiresAt) body.expires_at = token.expiresAt;
   if (token.scope !== '') body.scope = token.scope;
   return body;
 }

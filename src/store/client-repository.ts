@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Client, ClientSecret, GrantType, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import type { Client, ClientSecret, ExpiresInFormat, GrantType, TokenEndpointAuthMethod } from '../domain/clients/client.js';
 import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
 import { hasLiveCutoff, insertClientCutoff } from './revocation-repository.js';
 import type { ChangeKind, ClientsTable, Database } from './schema.js';
@@ -9,7 +9,7 @@ export interface ClientRecord {
   readonly secrets: readonly ClientSecret[];
 }
 
-export type ClientPatch = Partial<Pick<Client, 'name' | 'allowedScopes' | 'defaultScopes' | 'grantTypes' | 'audience' | 'tokenTtl' | 'enabled' | 'introspect'>> & ClientTlsPatch;
+export type ClientPatch = Partial<Pick<Client, 'name' | 'allowedScopes' | 'defaultScopes' | 'grantTypes' | 'audience' | 'tokenTtl' | 'enabled' | 'introspect' | 'expiresInFormat' | 'expiresAt'>> & ClientTlsPatch;
 
 /** RFC 8705 settings (migration 0003). null clears a value. */
 export type ClientTlsPatch = Partial<Pick<Client, (typeof TLS_FIELDS)[number][0] | 'tokenEndpointAuthMethod' | 'certificateBoundTokens'>>;
@@ -39,6 +39,13 @@ function tlsToRow(c: ClientTlsPatch): Partial<Selectable<ClientsTable>> {
   return values;
 }
 
+function shapeToRow(c: Pick<ClientPatch, 'expiresInFormat' | 'expiresAt'>): Partial<Selectable<ClientsTable>> {
+  const values: Partial<Selectable<ClientsTable>> = {};
+  if (c.expiresInFormat !== undefined) values.expires_in_format = c.expiresInFormat;
+  if (c.expiresAt !== undefined) values.include_expires_at = c.expiresAt === null ? null : c.expiresAt ? 1 : 0;
+  return values;
+}
+
 /** When a client-wide revocation cut-off written with a client change may be forgotten (epoch ms). */
 export interface CutoffPolicy {
   readonly cutoffExpiresAt: number;
@@ -59,6 +66,8 @@ function toClient(row: Selectable<ClientsTable>): Client {
     introspect: row.introspect === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    expiresInFormat: row.expires_in_format as ExpiresInFormat | null,
+    expiresAt: row.include_expires_at === null ? null : row.include_expires_at === 1,
     ...tlsFromRow(row),
   };
 }
@@ -133,6 +142,7 @@ export class ClientRepository {
           introspect: client.introspect ? 1 : 0,
           created_at: client.createdAt,
           updated_at: client.updatedAt,
+          ...shapeToRow(client),
           ...tlsToRow(client),
         })
         .execute();
@@ -160,7 +170,7 @@ export class ClientRepository {
       if (patch.audience !== undefined) values.audience = patch.audience;
       if (patch.tokenTtl !== undefined) values.token_ttl = patch.tokenTtl;
       if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
-      Object.assign(values, tlsToRow(patch));
+      Object.assign(values, tlsToRow(patch), shapeToRow(patch));
       if (patch.introspect !== undefined) values.introspect = patch.introspect ? 1 : 0;
       let update = trx.updateTable('clients').set(values).where('client_id', '=', clientId);
       if (ifUpdatedAt !== undefined) update = update.where('updated_at', '=', ifUpdatedAt);

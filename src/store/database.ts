@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { sqlitePath } from '../domain/keys/master-key.js';
+import { sqlitePath } from './sqlite-path.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -145,6 +145,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`revoke all on function d1authz_prune_audit_events(bigint, integer) from public`.execute(db);
       },
     },
+    '0013_client_response_shape': {
+      // Per-client token response shape; null keeps the server's D1AUTHZ_EXPIRES_IN_FORMAT / D1AUTHZ_EXPIRES_AT.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('clients').addColumn('expires_in_format', 'text').execute();
+        await db.schema.alterTable('clients').addColumn('include_expires_at', 'integer').execute();
+      },
+    },
     '0014_admin_tokens': {
       async up(db: Kysely<any>) {
         await db.schema
@@ -178,6 +185,37 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('lockouts_client').on('lockouts').column('client_id').execute();
         await db.schema.createIndex('lockouts_locked_until').on('lockouts').column('locked_until').execute();
         await db.schema.createIndex('lockouts_last_failure').on('lockouts').column('last_failure_at').execute();
+      },
+    },
+    '0012_key_custody': {
+      // Keys held by an HSM (no private_key_enc), the standby key, key withdrawal. SQLite cannot drop a
+      // NOT NULL constraint: the table is copied into its new shape instead.
+      async up(db: Kysely<any>) {
+        if (dialect === 'postgres') {
+          await sql`alter table signing_keys alter column private_key_enc drop not null`.execute(db);
+        } else {
+          await db.schema
+            .createTable('signing_keys_0012')
+            .addColumn('kid', 'text', (c) => c.primaryKey())
+            .addColumn('alg', 'text', (c) => c.notNull())
+            .addColumn('public_jwk', 'text', (c) => c.notNull())
+            .addColumn('private_key_enc', 'text')
+            .addColumn('created_at', bigint, (c) => c.notNull())
+            .addColumn('activate_at', bigint, (c) => c.notNull())
+            .addColumn('retire_at', bigint)
+            .execute();
+          await sql`insert into signing_keys_0012 (kid, alg, public_jwk, private_key_enc, created_at, activate_at, retire_at)
+            select kid, alg, public_jwk, private_key_enc, created_at, activate_at, retire_at from signing_keys`.execute(db);
+          await db.schema.dropTable('signing_keys').execute();
+          await db.schema.alterTable('signing_keys_0012').renameTo('signing_keys').execute();
+        }
+        await db.schema.alterTable('signing_keys').addColumn('provider', 'text', (c) => c.notNull().defaultTo('local')).execute();
+        await db.schema.alterTable('signing_keys').addColumn('hsm_key_id', 'text').execute();
+        await db.schema.alterTable('signing_keys').addColumn('standby', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('signing_keys').addColumn('revoked_at', bigint).execute();
+        await db.schema.alterTable('signing_keys').addColumn('revoke_reason', 'text').execute();
+        await db.schema.alterTable('signing_keys').addColumn('destroyed_at', bigint).execute();
+        await db.schema.alterTable('revocations').addColumn('kid', 'text').execute();
       },
     },
   };

@@ -29,9 +29,19 @@ export async function insertClientCutoff(
   await serialiseWriters(trx);
   await trx
     .insertInto('revocations')
-    .values({ kind: 'client', jti: null, client_id: row.clientId, issued_before: row.issuedBefore, expires_at: row.expiresAt, created_at: row.at })
+    .values({ kind: 'client', jti: null, kid: null, client_id: row.clientId, issued_before: row.issuedBefore, expires_at: row.expiresAt, created_at: row.at })
     .execute();
   await recordChange(trx, 'revocation', row.clientId, row.at);
+}
+
+/** Withdraws every token signed by `kid`, inside the caller's transaction (`keys revoke`). */
+export async function insertKeyRevocation(trx: Transaction<Database>, row: { kid: string; expiresAt: number; at: number }): Promise<void> {
+  await serialiseWriters(trx);
+  await trx
+    .insertInto('revocations')
+    .values({ kind: 'key', jti: null, kid: row.kid, client_id: '', issued_before: null, expires_at: row.expiresAt, created_at: row.at })
+    .execute();
+  await recordChange(trx, 'revocation', row.kid, row.at);
 }
 
 /** true when the client has a cut-off that still matters (used when an id is reused after a delete). */
@@ -57,7 +67,7 @@ export class RevocationRepository {
       if (existing) return false;
       await trx
         .insertInto('revocations')
-        .values({ kind: 'token', jti: row.jti, client_id: row.clientId, issued_before: null, expires_at: row.expiresAt, created_at: row.at })
+        .values({ kind: 'token', jti: row.jti, kid: null, client_id: row.clientId, issued_before: null, expires_at: row.expiresAt, created_at: row.at })
         .execute();
       await recordChange(trx, 'revocation', row.jti, row.at);
       if (audit) await insertAuditRows(trx, [audit]);

@@ -22,6 +22,10 @@ export interface ClientsTable {
   tls_client_auth_san_email: string | null;
   tls_client_certificate_thumbprint: string | null;
   certificate_bound_tokens: Generated<number>;
+  // Token response shape (migration 0013); null: the server's setting.
+  expires_in_format: string | null;
+  /** 1 / 0: expires_at in the token response or not; null: the server's setting. */
+  include_expires_at: number | null;
 }
 
 export interface ClientSecretsTable {
@@ -36,11 +40,22 @@ export interface SigningKeysTable {
   kid: string;
   alg: string;
   public_jwk: string;
-  /** AES-256-GCM sealed PKCS#8 PEM: see domain/keys/key-encryption.ts */
-  private_key_enc: string;
+  /** Local provider: AES-256-GCM sealed PKCS#8 PEM (domain/keys/local/key-encryption.ts); null for an HSM key. */
+  private_key_enc: string | null;
   created_at: number;
   activate_at: number;
   retire_at: number | null;
+  // Key custody (migration 0012).
+  /** Who holds the private key: 'local' (sealed above) or 'pkcs11' (in the HSM, found by hsm_key_id). */
+  provider: Generated<string>;
+  /** The HSM key's CKA_ID, hex; null for a local key. */
+  hsm_key_id: string | null;
+  /** 1: the pre-published standby key, which signs only when `keys revoke` withdraws the signing key. */
+  standby: Generated<number>;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  /** When an HSM key's token objects were destroyed after its retention (the row stays, so `keys list` shows it). */
+  destroyed_at: number | null;
 }
 
 /** Append-only log that every node polls to learn of changes made elsewhere. */
@@ -54,18 +69,21 @@ export interface ChangesTable {
 export type ChangeKind = 'client' | 'key' | 'revocation';
 
 /**
- * Revoked access tokens (kind 'token', by jti) and client-wide cut-offs (kind 'client': every token
+ * Revoked access tokens (kind 'token', by jti; kind 'key', by the kid that signed them) and client-wide cut-offs (kind 'client': every token
  * of the client issued before `issued_before`, or all of them when it is null). `seq` is the cursor
  * of the revocation feed; a row goes once `expires_at` has passed (no token it concerns is valid).
  */
 export interface RevocationsTable {
   seq: Generated<number>;
-  kind: 'token' | 'client';
+  /** 'key': every token signed by `kid` (a withdrawn signing key; client_id is ''). */
+  kind: 'token' | 'client' | 'key';
   jti: string | null;
   client_id: string;
   issued_before: number | null;
   expires_at: number;
   created_at: number;
+  /** The withdrawn key of a 'key' row (migration 0012). */
+  kid: string | null;
 }
 
 /**

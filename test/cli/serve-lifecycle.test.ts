@@ -72,8 +72,8 @@ describe('serve lifecycle', () => {
     await store.close();
     assert.ok(rows.length >= 1);
     for (const r of rows) {
-      assert.match(r.private_key_enc, /^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
-      assert.ok(!Buffer.from(r.private_key_enc.split('.')[3]!, 'base64url').toString().includes('PRIVATE KEY'));
+      assert.match(r.private_key_enc!, /^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+      assert.ok(!Buffer.from(r.private_key_enc!.split('.')[3]!, 'base64url').toString().includes('PRIVATE KEY'));
     }
   });
 });

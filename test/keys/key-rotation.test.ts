@@ -9,7 +9,9 @@ describe('signing key rotation', () => {
   let server: TestServer;
   const secret = 'k'.repeat(32);
   const jwks = async (): Promise<JSONWebKeySet> => (await fetch(server.jwksUrl)).json() as Promise<JSONWebKeySet>;
-  const kids = async () => (await jwks()).keys.map((k) => k.kid);
+  let standbyKid = '';
+  // The pre-published standby key stays in the JWKS throughout; what rotation changes are the others.
+  const kids = async () => (await jwks()).keys.map((k) => k.kid).filter((kid) => kid !== standbyKid);
   const token = async () => (await server.token('rot', secret)).json.access_token as string;
   // What is pinned here is which key signed and that it verifies; expiry is not (a loaded machine may cross exp).
   const verify = async (t: string) => jwtVerify(t, createLocalJWKSet(await jwks()), { issuer: server.issuer, typ: 'at+jwt', clockTolerance: 30 });
@@ -19,6 +21,8 @@ describe('signing key rotation', () => {
     // (An activation delay this short is below the multi-node safety bound: fine for one node.)
     server = await startTestServer({ tokenTtl: 2, maxTokenTtl: 3, clockSkew: 0 });
     await server.createClient('rot', {}, { secret });
+    standbyKid = (await server.app.keys.list()).find((k) => k.state === 'standby')!.kid;
+    assert.ok((await jwks()).keys.some((k) => k.kid === standbyKid), 'the standby key is published');
   });
   after(() => server.close());
 
@@ -28,7 +32,7 @@ describe('signing key rotation', () => {
     assert.deepEqual(await kids(), [oldKid]);
 
     const rotated = await server.app.keys.rotate({ activateInSeconds: 1 });
-    const activateAt = Date.parse(rotated.activateAt);
+    const activateAt = Date.parse(rotated.activateAt!);
     await sleep(300); // one sync interval: the node learns of the new key through the change feed
     assert.deepEqual((await kids()).sort(), [oldKid, rotated.kid].sort(), 'new key published before it signs');
     const t2 = await token();
@@ -41,7 +45,7 @@ describe('signing key rotation', () => {
     assert.deepEqual((await kids()).sort(), [oldKid, rotated.kid].sort(), 'the old key stays published while its tokens live');
 
     const states = Object.fromEntries((await server.app.keys.list()).map((k) => [k.kid, k.state]));
-    assert.deepEqual(states, { [oldKid]: 'published', [rotated.kid]: 'signing' });
+    assert.deepEqual(states, { [oldKid]: 'published', [rotated.kid]: 'signing', [standbyKid]: 'standby' });
 
     await sleep(activateAt + 3000 - Date.now() + 100);
     assert.deepEqual(await kids(), [rotated.kid], 'retired once every token it signed has expired');

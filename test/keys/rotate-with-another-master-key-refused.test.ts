@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { encryptPrivateKey } from '../../src/domain/keys/key-encryption.js';
-import { generateSigningKey } from '../../src/domain/keys/key-generation.js';
+import { encryptPrivateKey } from '../../src/domain/keys/local/key-encryption.js';
+import { generateLocalKey as generateSigningKey } from '../../src/domain/keys/local/key-generation.js';
 import { KeyRepository } from '../../src/store/key-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliExit } from '../helpers/cli-exit.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { weakMasterKeyReason } from '../../src/domain/keys/master-key.js';
+import { weakMasterKeyReason } from '../../src/domain/keys/local/master-key.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliExit } from '../helpers/cli-exit.js';
 import { cliEnv, runCli } from '../helpers/process.js';

@@ -30,7 +30,7 @@ describe('revocation sync', () => {
 
     const first = service.sync();
     const now = Date.now();
-    rows.push({ seq: 1, kind: 'client', jti: null, client_id: 'flip', issued_before: null, expires_at: now + 60_000, created_at: now });
+    rows.push({ seq: 1, kind: 'client', jti: null, kid: null, client_id: 'flip', issued_before: null, expires_at: now + 60_000, created_at: now });
     const second = service.sync();
     const third = service.sync();
     releaseFirst();

@@ -162,7 +162,7 @@ describe('POST /oauth2/revoke (RFC 7009)', () => {
     assert.equal((await introspect(server, caller, token)).status, 200);
     const shown = await runCli(['client', 'show', 'cli-rs', '--json'], env);
     assert.equal(JSON.parse(shown.stdout).introspect, true);
-    assert.deepEqual(JSON.parse(shown.stdout).grantTypes, []);
+    assert.deepEqual(JSON.parse(shown.stdout).grant_types, []);
     const updated = await runCli(['client', 'update', 'cli-rs', '--no-introspect'], env);
     assert.equal(updated.code, 0, updated.stderr);
     assert.match(updated.stdout, /introspect: +false/);

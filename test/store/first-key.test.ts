@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
+import { KeyProviders } from '../../src/domain/keys/key-providers.js';
 import { KeyService } from '../../src/domain/keys/key-service.js';
+import { LocalKeyProvider } from '../../src/domain/keys/local/local-provider.js';
 import { openStore } from '../../src/store/database.js';
 import { KeyRepository } from '../../src/store/key-repository.js';
 import { migrateToLatest } from '../../src/store/migrations.js';
@@ -24,13 +26,15 @@ describe('first signing key', () => {
     try {
       await migrateToLatest(stores[0]!);
       const masterKey = randomBytes(32);
-      const services = stores.map((s) => new KeyService(new KeyRepository(s.db), masterKey, POLICY));
+      const services = stores.map((s) => new KeyService(new KeyRepository(s.db), new KeyProviders(new LocalKeyProvider({ current: masterKey })), POLICY));
       for (let round = 0; round < 5; round++) {
         await stores[0]!.db.deleteFrom('signing_keys').execute();
         // Every pool holds an open connection, so the race is between transactions, not connection set-up.
         assert.ok((await Promise.all(stores.map((s) => s.ping()))).every(Boolean));
         const created = (await Promise.all(services.map((s) => s.ensureKey()))).filter((kid) => kid !== null);
-        const rows = await stores[0]!.db.selectFrom('signing_keys').select('kid').execute();
+        const rows = await stores[0]!.db.selectFrom('signing_keys').select('kid').where('standby', '=', 0).execute();
+        const standbys = await stores[0]!.db.selectFrom('signing_keys').select('kid').where('standby', '=', 1).execute();
+        assert.equal(standbys.length, 1, `round ${round}: one standby key`);
         assert.equal(created.length, 1, `round ${round}: one winner`);
         assert.deepEqual(
           rows.map((r) => r.kid),
@@ -56,7 +60,7 @@ describe('first signing key', () => {
       for (const s of started) if (s.status === 'rejected') throw s.reason;
 
       const store = openStore(db.url);
-      const rows = await store.db.selectFrom('signing_keys').select('kid').execute();
+      const rows = await store.db.selectFrom('signing_keys').select('kid').where('standby', '=', 0).execute();
       await store.close();
       assert.equal(rows.length, 1, 'one first key');
 

@@ -120,15 +120,18 @@ describe('client TLS settings through the CLI', () => {
 
     const ok = await cli('client', 'create', 'mtls', '--auth-method', 'tls_client_auth', '--cert-subject-dn', 'CN=d1-client,O=Thales,C=FR', '--bound-tokens', '--json');
     assert.equal(ok.code, 0, ok.stderr);
-    assert.deepEqual(JSON.parse(ok.stdout), { client_id: 'mtls', token_endpoint_auth_method: 'tls_client_auth' });
+    const okJson = JSON.parse(ok.stdout);
+    assert.equal(okJson.client_id, 'mtls');
+    assert.equal(okJson.token_endpoint_auth_method, 'tls_client_auth');
+    assert.equal('client_secret' in okJson, false, 'no secret for a certificate-only client');
     const human = await cli('client', 'create', 'mtls2', '--auth-method', 'tls_client_auth', '--cert-san-uri', 'spiffe://thales/d1');
     assert.match(human.stdout, /No secret: this client authenticates with its certificate/);
     assert.doesNotMatch(human.stdout, /client_secret:/);
 
     const shown = JSON.parse((await cli('client', 'show', 'mtls', '--json')).stdout);
-    assert.equal(shown.tokenEndpointAuthMethod, 'tls_client_auth');
-    assert.equal(shown.tlsClientAuthSubjectDn, 'CN=d1-client,O=Thales,C=FR');
-    assert.equal(shown.certificateBoundTokens, true);
+    assert.equal(shown.token_endpoint_auth_method, 'tls_client_auth');
+    assert.equal(shown.tls_client_auth_subject_dn, 'CN=d1-client,O=Thales,C=FR');
+    assert.equal(shown.tls_client_certificate_bound_access_tokens, true);
     assert.match((await cli('client', 'show', 'mtls')).stdout, /auth method: +tls_client_auth\ncert subject: +CN=d1-client,O=Thales,C=FR\nbound tokens: +true/);
   });
 
@@ -137,16 +140,16 @@ describe('client TLS settings through the CLI', () => {
     const upd = await cli('client', 'update', 'mtls', '--cert-subject-dn', '', '--cert-san-dns', 'd1.thales.example', '--cert-thumbprint', fingerprint, '--no-bound-tokens', '--json');
     assert.equal(upd.code, 0, upd.stderr);
     const c = JSON.parse(upd.stdout);
-    assert.equal(c.tlsClientAuthSubjectDn, null);
-    assert.equal(c.tlsClientAuthSanDns, 'd1.thales.example');
-    assert.equal(c.tlsClientCertificateThumbprint, Buffer.from(fingerprint.replace(/:/g, ''), 'hex').toString('base64url'));
-    assert.equal(c.certificateBoundTokens, false);
+    assert.equal(c.tls_client_auth_subject_dn, null);
+    assert.equal(c.tls_client_auth_san_dns, 'd1.thales.example');
+    assert.equal(c.tls_client_certificate_thumbprint, Buffer.from(fingerprint.replace(/:/g, ''), 'hex').toString('base64url'));
+    assert.equal(c.tls_client_certificate_bound_access_tokens, false);
 
     // Clearing the only subject value of a tls_client_auth client is refused.
     assert.equal((await cli('client', 'update', 'mtls', '--cert-san-dns', '')).code, 1);
     // Back to secrets: allowed, the binding stays (secret + certificate).
     const basic = JSON.parse((await cli('client', 'update', 'mtls', '--auth-method', 'client_secret_basic', '--json')).stdout);
-    assert.equal(basic.tokenEndpointAuthMethod, 'client_secret_basic');
+    assert.equal(basic.token_endpoint_auth_method, 'client_secret_basic');
 
     for (const [flag, value, message] of [
       ['--cert-subject-dn', 'not a dn', /RFC 4514/],

@@ -16,6 +16,8 @@ const settingsShape = {
   token_ttl: z.number().int().nullable(),
   audience: z.string().max(512).nullable(),
   introspect: z.boolean(),
+  expires_in_format: z.enum(['string', 'number']).nullable(),
+  expires_at: z.boolean().nullable(),
   /** false: a client that cannot obtain tokens (an introspection-only resource server). */
   tokens: z.boolean(),
   token_endpoint_auth_method: z.string().max(64),
@@ -53,6 +55,8 @@ function settingsFrom(b: z.infer<typeof patchBody>): ClientSettings {
     ttl: b.token_ttl,
     audience: b.audience,
     introspect: b.introspect,
+    expiresInFormat: b.expires_in_format,
+    expiresAt: b.expires_at,
     tokens: b.tokens,
     ...(anyTls ? { tls } : {}),
   };

@@ -2,14 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { minKeyActivationDelayMs, SIGNING_ALGORITHMS, type Config } from '../../config/schema.js';
-import type { KeyInfo, KeyService } from '../../domain/keys/key-service.js';
+import type { KeyService } from '../../domain/keys/key-service.js';
+import { keyJson } from '../../domain/keys/key-json.js';
 import { badRequest } from '../errors.js';
 import { parseBody } from '../validation.js';
 import { actorOf } from '../admin-auth.js';
 
 const rotateBody = z.object({ alg: z.enum(SIGNING_ALGORITHMS).optional(), activate_in: z.number().int().min(0).max(7 * 86_400).optional(), force: z.boolean().optional() }).strict();
 
-export const keyJson = (k: KeyInfo) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: k.createdAt, activate_at: k.activateAt, retire_at: k.retireAt });
 
 export function keyRoutes(keys: KeyService, config: Pick<Config, 'syncIntervalMs' | 'jwksMaxAge'>) {
   return async (app: FastifyInstance) => {

@@ -18,6 +18,8 @@ export type AuditEventType =
   | 'client.secret_rotated'
   | 'key.rotated'
   | 'key.retired'
+  | 'key.revoked'
+  | 'master_key.rotated'
   | 'token.revoked';
 
 export interface AuditEvent {

@@ -15,6 +15,10 @@ export interface ClientJson {
   readonly token_ttl: number | null;
   readonly audience: string | null;
   readonly introspect: boolean;
+  /** The token response's expires_in as a string or a number; null: the server's D1AUTHZ_EXPIRES_IN_FORMAT. */
+  readonly expires_in_format: 'string' | 'number' | null;
+  /** Whether token responses carry expires_at; null: the server's D1AUTHZ_EXPIRES_AT. */
+  readonly expires_at: boolean | null;
   readonly token_endpoint_auth_method: string;
   readonly tls_client_auth_subject_dn: string | null;
   readonly tls_client_auth_san_dns: string | null;
@@ -40,6 +44,8 @@ export function clientJson(c: Client | ClientView): ClientJson {
     token_ttl: c.tokenTtl,
     audience: c.audience,
     introspect: c.introspect ?? false,
+    expires_in_format: c.expiresInFormat ?? null,
+    expires_at: c.expiresAt ?? null,
     token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_basic',
     tls_client_auth_subject_dn: c.tlsClientAuthSubjectDn ?? null,
     tls_client_auth_san_dns: c.tlsClientAuthSanDns ?? null,

@@ -1,7 +1,7 @@
 /** Client administration (CLI today, an admin API later): validation lives here, not in the callers. */
 import { isValidScopeString } from '../../protocol/scope.js';
 import type { ClientPatch, ClientRepository } from '../../store/client-repository.js';
-import { CLIENT_ID_PATTERN, GRANT_TYPES, type Client, type ClientSecret } from './client.js';
+import { CLIENT_ID_PATTERN, EXPIRES_IN_FORMATS, GRANT_TYPES, type Client, type ClientSecret, type ExpiresInFormat } from './client.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
 import { secretForm } from './secret-form.js';
 import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';
@@ -40,6 +40,9 @@ export interface ClientSettings {
   readonly tls?: ClientTlsSettings;
   /** true lets the client introspect tokens and read the revocation feed (a resource server). */
   readonly introspect?: boolean;
+  /** Token response shape; null resets to the server's setting. */
+  readonly expiresInFormat?: ExpiresInFormat | null;
+  readonly expiresAt?: boolean | null;
 }
 
 export interface SecretInput {
@@ -120,6 +123,8 @@ export class ClientService {
       tokenTtl: settings.ttl ?? null,
       enabled: true,
       introspect: settings.introspect ?? false,
+      expiresInFormat: settings.expiresInFormat ?? null,
+      expiresAt: settings.expiresAt ?? null,
       createdAt: now,
       updatedAt: now,
       tokenEndpointAuthMethod: 'client_secret_basic',
@@ -150,6 +155,8 @@ export class ClientService {
       tokenTtl: settings.ttl,
       grantTypes: settings.tokens === undefined ? undefined : settings.tokens ? GRANT_TYPES : [],
       introspect: settings.introspect,
+      expiresInFormat: settings.expiresInFormat,
+      expiresAt: settings.expiresAt,
     };
     const defined = Object.fromEntries(Object.entries({ ...patch, ...this.tlsPatch(settings.tls) }).filter(([, v]) => v !== undefined)) as ClientPatch;
     const next = this.validate({ ...current, ...defined });
@@ -258,6 +265,9 @@ export class ClientService {
     }
     if (client.audience !== null && (client.audience.length === 0 || client.audience.length > 512)) {
       throw new ClientAdminError('the audience must be 1 to 512 characters');
+    }
+    if (client.expiresInFormat != null && !EXPIRES_IN_FORMATS.includes(client.expiresInFormat)) {
+      throw new ClientAdminError(`the expires_in format must be one of ${EXPIRES_IN_FORMATS.join(', ')}`);
     }
     if (client.name.length > 256) throw new ClientAdminError('the name must be at most 256 characters');
     return { ...client, allowedScopes, defaultScopes };

@@ -2,7 +2,7 @@
  * Validation of a client's RFC 8705 settings (admin side). The matching rules applied on token
  * requests live in protocol/mtls.ts.
  */
-import { isValidDn } from '../../protocol/distinguished-name.js';
+import { displayOrderToRfc4514, isValidDn } from '../../protocol/distinguished-name.js';
 import { expectedCertificate, subjectValueCount } from '../../protocol/mtls.js';
 import type { ClientTlsPatch } from '../../store/client-repository.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type Client, type TokenEndpointAuthMethod } from './client.js';
@@ -17,6 +17,8 @@ export interface ClientTlsSettings {
   /** base64url SHA-256 of the DER certificate, or its hex form (`openssl x509 -fingerprint -sha256`). */
   readonly thumbprint?: string | null;
   readonly boundTokens?: boolean;
+  /** The subject DN was read from the certificate itself (its order is the certificate's, whatever it looks like). */
+  readonly subjectDnFromCertificate?: boolean;
 }
 
 export class ClientTlsSettingError extends Error {
@@ -64,6 +66,13 @@ export function tlsPatch(s: ClientTlsSettings | undefined): ClientTlsPatch {
     patch.tokenEndpointAuthMethod = s.authMethod as TokenEndpointAuthMethod;
   }
   const dn = check(clear(s.subjectDn), isValidDn, 'the certificate subject DN must be an RFC 4514 string, e.g. "CN=d1-client,O=Thales,C=FR"');
+  const reordered = typeof dn === 'string' && !s.subjectDnFromCertificate ? displayOrderToRfc4514(dn) : undefined;
+  if (reordered !== undefined) {
+    throw new ClientTlsSettingError(
+      `the certificate subject DN "${dn}" is in openssl's display order (country first), which never matches: ` +
+        `RFC 4514 writes the common name first: "${reordered}" (or take it from the certificate with --cert-file)`,
+    );
+  }
   const dns = check(clear(s.sanDns), (v) => DNS_NAME.test(v), 'the certificate dNSName SAN must be a DNS name');
   const uri = check(clear(s.sanUri), isUri, 'the certificate URI SAN must be an absolute URI');
   const email = check(clear(s.sanEmail), (v) => EMAIL.test(v) && v.length <= 320, 'the certificate email SAN must be an email address');

@@ -1,3 +1,7 @@
+/** The contract types expires_in as a JSON string ("900"); RFC 6749 §5.1 and most OAuth libraries want a number. */
+export type ExpiresInFormat = 'string' | 'number';
+export const EXPIRES_IN_FORMATS: readonly ExpiresInFormat[] = ['string', 'number'];
+
 export type GrantType = 'client_credentials';
 export const GRANT_TYPES: readonly GrantType[] = ['client_credentials'];
 
@@ -23,6 +27,10 @@ export interface Client {
   readonly updatedAt: number;
   /** May call the introspection endpoint and read the revocation feed (a resource server). Absent means false. */
   readonly introspect?: boolean;
+  /** Token response shape for this client (migration 0013); null or absent means the server's setting. */
+  readonly expiresInFormat?: ExpiresInFormat | null;
+  /** Whether its token responses carry expires_at; null or absent means the server's setting. */
+  readonly expiresAt?: boolean | null;
   // RFC 8705 (mTLS). Absent means client_secret_basic, no certificate, unbound tokens.
   /** How the client authenticates at the token endpoint. */
   readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;

@@ -5,30 +5,39 @@
  * A new key is published from its creation, and signs only from activate_at, so verifiers that
  * cache the JWKS never meet an unknown kid.
  */
-import { createPrivateKey } from 'node:crypto';
-import type { SigningAlgorithm } from '../../config/schema.js';
 import type { KeyRepository, SigningKeyRow } from '../../store/key-repository.js';
 import { JwtSigner } from '../tokens/jwt-signer.js';
-import { decryptPrivateKey } from './key-encryption.js';
+import type { KeyProviders } from './key-providers.js';
+import { KeyProviderError } from './signer.js';
 
 interface LoadedKey {
   readonly row: SigningKeyRow;
-  readonly signer: JwtSigner;
+  /** null: published, but this node cannot sign with it (its provider is not configured here). */
+  readonly signer: JwtSigner | null;
 }
 
-export type KeyState = 'pending' | 'signing' | 'published' | 'retired';
+/**
+ * The standby key is published like any other but never signs by the clock: only `keys revoke` of the
+ * signing key makes it the signing key, so an emergency never signs with a key verifiers have not seen.
+ */
+export type KeyState = 'pending' | 'signing' | 'published' | 'standby' | 'retired' | 'revoked' | 'destroyed';
 
-export function keyState(row: Pick<SigningKeyRow, 'activate_at' | 'retire_at'>, signingKid: string | null, kid: string, now: number): KeyState {
+type StateFields = Pick<SigningKeyRow, 'activate_at' | 'retire_at' | 'standby'> & Partial<Pick<SigningKeyRow, 'revoked_at' | 'destroyed_at'>>;
+
+export function keyState(row: StateFields, signingKid: string | null, kid: string, now: number): KeyState {
+  if (row.destroyed_at != null) return 'destroyed';
+  if (row.revoked_at != null) return 'revoked';
   if (row.retire_at !== null && row.retire_at <= now) return 'retired';
+  if (row.standby === 1) return 'standby';
   if (row.activate_at > now) return 'pending';
   return kid === signingKid ? 'signing' : 'published';
 }
 
-/** The key that signs at `now`: the most recently activated of the live ones. */
-export function signingRow<T extends Pick<SigningKeyRow, 'activate_at' | 'retire_at'>>(rows: readonly T[], now: number): T | undefined {
+/** The key that signs at `now`: the most recently activated of the live ones (never the standby). */
+export function signingRow<T extends Pick<SigningKeyRow, 'activate_at' | 'retire_at' | 'standby'>>(rows: readonly T[], now: number): T | undefined {
   let best: T | undefined;
   for (const r of rows) {
-    if (r.activate_at > now || (r.retire_at !== null && r.retire_at <= now)) continue;
+    if (r.standby === 1 || r.activate_at > now || (r.retire_at !== null && r.retire_at <= now)) continue;
     if (!best || r.activate_at >= best.activate_at) best = r;
   }
   return best;
@@ -42,13 +51,13 @@ export class KeyRing {
 
   constructor(
     private readonly repo: KeyRepository,
-    private readonly masterKey: Buffer,
+    private readonly providers: KeyProviders,
     private readonly now: () => number = Date.now,
   ) {}
 
   private reloadFailing = false;
 
-  /** Re-reads keys from the store. Decrypts only keys it has not seen. */
+  /** Re-reads keys from the store. Opens only keys it has not seen. */
   async reload(): Promise<void> {
     try {
       await this.load();
@@ -70,13 +79,26 @@ export class KeyRing {
   private async load(): Promise<void> {
     const rows = await this.repo.listPublished(this.now());
     const known = new Map(this.keys.map((k) => [k.row.kid, k]));
-    this.keys = rows.map((row) => {
+    const next: LoadedKey[] = [];
+    for (const row of rows) {
       const existing = known.get(row.kid);
-      if (existing && existing.row.retire_at === row.retire_at && existing.row.activate_at === row.activate_at) return existing;
-      const pem = decryptPrivateKey(this.masterKey, row.kid, row.private_key_enc);
-      return { row, signer: existing?.signer ?? new JwtSigner(row.kid, row.alg as SigningAlgorithm, createPrivateKey(pem)) };
-    });
+      if (existing && existing.row.retire_at === row.retire_at && existing.row.activate_at === row.activate_at && existing.row.standby === row.standby) {
+        next.push(existing);
+        continue;
+      }
+      next.push({ row, signer: existing?.signer ?? (await this.open(row)) });
+    }
+    this.keys = next;
     this.recompute(this.now());
+  }
+
+  private async open(row: SigningKeyRow): Promise<JwtSigner | null> {
+    try {
+      return new JwtSigner(await this.providers.open(row));
+    } catch (err) {
+      if (err instanceof KeyProviderError) return null;
+      throw err;
+    }
   }
 
   /** The key that signs now, or null when none is active yet. */
@@ -93,6 +115,12 @@ export class KeyRing {
 
   get signingKid(): string | null {
     return this.current?.kid ?? null;
+  }
+
+  /** When the signing key began to sign (epoch ms), or null: how old it is tells when a rotation is due. */
+  signingSince(now = this.now()): number | null {
+    const kid = this.signer(now)?.kid;
+    return this.keys.find((k) => k.row.kid === kid)?.row.activate_at ?? null;
   }
 
   private recompute(now: number): void {

@@ -10,7 +10,7 @@ interface ClientCutoff {
   readonly expiresAt: number;
 }
 
-export type RevocationMatch = 'token' | 'client' | undefined;
+export type RevocationMatch = 'token' | 'client' | 'key' | undefined;
 
 /**
  * Token `iat` is whole seconds, so a cut-off at time T (ms) revokes the tokens whose iat is before
@@ -23,6 +23,8 @@ export function revokedByCutoff(iatSeconds: number, issuedBeforeMs: number | nul
 export class RevocationList {
   private readonly tokens = new Map<string, number>();
   private readonly clients = new Map<string, ClientCutoff>();
+  /** Withdrawn signing keys (`keys revoke`): kid -> until when it matters. */
+  private readonly keys = new Map<string, number>();
   private lastSeq = 0;
 
   /** The highest seq applied: the next read starts after it. */
@@ -31,7 +33,7 @@ export class RevocationList {
   }
 
   get size(): number {
-    return this.tokens.size + this.clients.size;
+    return this.tokens.size + this.clients.size + this.keys.size;
   }
 
   apply(rows: readonly RevocationRow[], now: number): void {
@@ -40,6 +42,7 @@ export class RevocationList {
       this.lastSeq = row.seq;
       if (row.expires_at <= now) continue;
       if (row.kind === 'token' && row.jti !== null) this.tokens.set(row.jti, row.expires_at);
+      else if (row.kind === 'key' && row.kid !== null) this.keys.set(row.kid, row.expires_at);
       else if (row.kind === 'client') this.clients.set(row.client_id, { issuedBefore: row.issued_before, expiresAt: row.expires_at });
     }
   }
@@ -49,8 +52,10 @@ export class RevocationList {
     this.tokens.set(jti, expiresAt);
   }
 
-  match(claims: { readonly jti: string; readonly client_id: string; readonly iat: number }): RevocationMatch {
+  /** `kid`: the key that signed the token (from its verified header). */
+  match(claims: { readonly jti: string; readonly client_id: string; readonly iat: number }, kid?: string): RevocationMatch {
     if (this.tokens.has(claims.jti)) return 'token';
+    if (kid !== undefined && this.keys.has(kid)) return 'key';
     const cutoff = this.clients.get(claims.client_id);
     if (cutoff && revokedByCutoff(claims.iat, cutoff.issuedBefore)) return 'client';
     return undefined;
@@ -59,5 +64,6 @@ export class RevocationList {
   prune(now: number): void {
     for (const [jti, expiresAt] of this.tokens) if (expiresAt <= now) this.tokens.delete(jti);
     for (const [clientId, cutoff] of this.clients) if (cutoff.expiresAt <= now) this.clients.delete(clientId);
+    for (const [kid, expiresAt] of this.keys) if (expiresAt <= now) this.keys.delete(kid);
   }
 }

@@ -16,7 +16,8 @@ export type RevocationOutcome = 'revoked' | 'already_revoked' | 'not_owner' | 'i
 
 export type FeedItem =
   | { readonly type: 'token'; readonly jti: string; readonly client_id: string; readonly until: number }
-  | { readonly type: 'client'; readonly client_id: string; readonly issued_before: number | null; readonly until: number };
+  | { readonly type: 'client'; readonly client_id: string; readonly issued_before: number | null; readonly until: number }
+  | { readonly type: 'key'; readonly kid: string; readonly until: number };
 
 export interface FeedPage {
   readonly items: readonly FeedItem[];
@@ -154,6 +155,8 @@ export class RevocationService {
 
 function toItem(row: RevocationRow): FeedItem {
   if (row.kind === 'token' && row.jti !== null) return { type: 'token', jti: row.jti, client_id: row.client_id, until: toSeconds(row.expires_at) };
+  // Every token signed by this kid (a withdrawn key): a reader matches it against the token's header.
+  if (row.kind === 'key' && row.kid !== null) return { type: 'key', kid: row.kid, until: toSeconds(row.expires_at) };
   return {
     type: 'client',
     client_id: row.client_id,

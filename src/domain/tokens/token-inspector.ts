@@ -7,7 +7,7 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import type { RevocationList } from '../revocations/revocation-list.js';
 import type { AccessTokenClaims, TokenRejection, TokenVerifier } from './token-verifier.js';
 
-export type InactiveReason = TokenRejection | 'revoked' | 'client_revoked' | 'unknown_client' | 'client_disabled';
+export type InactiveReason = TokenRejection | 'revoked' | 'client_revoked' | 'key_revoked' | 'unknown_client' | 'client_disabled';
 
 export type TokenInspection = { readonly active: true; readonly claims: AccessTokenClaims } | { readonly active: false; readonly reason: InactiveReason };
 
@@ -23,8 +23,8 @@ export class TokenInspector {
     const verified = this.verifier.verify(token);
     if (!verified.ok) return { active: false, reason: verified.reason };
     const { claims } = verified;
-    const revoked = this.revocations.match(claims);
-    if (revoked) return { active: false, reason: revoked === 'token' ? 'revoked' : 'client_revoked' };
+    const revoked = this.revocations.match(claims, verified.kid);
+    if (revoked) return { active: false, reason: revoked === 'token' ? 'revoked' : revoked === 'key' ? 'key_revoked' : 'client_revoked' };
     const record = await this.directory.get(claims.client_id);
     if (!record) return { active: false, reason: 'unknown_client' };
     if (!record.client.enabled) return { active: false, reason: 'client_disabled' };

@@ -20,7 +20,7 @@ export interface AccessTokenClaims {
 
 export type TokenRejection = 'malformed' | 'unknown_key' | 'bad_signature' | 'wrong_issuer' | 'expired';
 
-export type TokenVerification = { readonly ok: true; readonly claims: AccessTokenClaims } | { readonly ok: false; readonly reason: TokenRejection };
+export type TokenVerification = { readonly ok: true; readonly claims: AccessTokenClaims; readonly kid: string } | { readonly ok: false; readonly reason: TokenRejection };
 
 interface PublicKey {
   readonly alg: string;
@@ -91,7 +91,7 @@ export class TokenVerifier {
     if (!claims || !isClaims(claims)) return { ok: false, reason: 'malformed' };
     if (claims.iss !== this.issuer) return { ok: false, reason: 'wrong_issuer' };
     if (claims.exp * 1000 <= this.now()) return { ok: false, reason: 'expired' };
-    return { ok: true, claims };
+    return { ok: true, claims, kid: header.kid };
   }
 
   private key(kid: string): PublicKey | undefined {

@@ -33,3 +33,11 @@ export async function wellKnown(app: FastifyInstance, o: WellKnownOptions): Prom
   app.get(`/.well-known/oauth-authorization-server${o.basePath}`, sendMetadata);
   app.get(`${o.basePath}/.well-known/oauth-authorization-server`, sendMetadata);
 }
+
+/**
+ * Which token response shape a client gets unless it has its own (`client update --expires-in-format`,
+ * `--expires-at`). Not RFC 8414 members; §2 allows "additional authorization server metadata parameters".
+ */
+export function responseShapeMetadata(config: { readonly expiresInFormat: 'string' | 'number'; readonly expiresAt: boolean }): Record<string, unknown> {
+  return { expires_in_format_default: config.expiresInFormat, expires_at_default: config.expiresAt };
+}

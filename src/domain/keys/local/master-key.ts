@@ -1,12 +1,15 @@
 /**
- * The master key encrypts signing keys at rest. It comes from D1AUTHZ_MASTER_KEY or
- * D1AUTHZ_MASTER_KEY_FILE (32 bytes, base64 or hex). For the embedded store only, a key file
- * is generated next to the database on first start, with a warning: fine for a trial, while
- * production keeps the key apart from the data (a secret manager, a mounted file).
+ * The master key encrypts the local provider's signing keys at rest (keys held in an HSM need none).
+ * It comes from D1AUTHZ_MASTER_KEY or D1AUTHZ_MASTER_KEY_FILE (32 bytes, base64 or hex). For the
+ * embedded store only, a key file is generated next to the database on first start, with a warning:
+ * fine for a trial, while production keeps the key apart from the data (a secret manager, a mounted
+ * file). While the master key is being replaced, D1AUTHZ_MASTER_KEY_PREVIOUS_FILE holds the old one:
+ * keys sealed under either open, until `d1-authz master-key rotate` has re-sealed them all.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
+import { sqlitePath } from '../../../store/sqlite-path.js';
 
 export class MasterKeyError extends Error {
   override readonly name = 'MasterKeyError';
@@ -65,12 +68,14 @@ function readKeyFile(file: string, origin: string): Buffer {
 export interface MasterKeySource {
   readonly masterKey?: string | undefined;
   readonly masterKeyFile?: string | undefined;
+  readonly masterKeyPreviousFile?: string | undefined;
   readonly databaseUrl: string;
 }
 
-export function sqlitePath(databaseUrl: string): string | null {
-  if (!databaseUrl.startsWith('sqlite:')) return null;
-  return databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+/** The key being replaced (D1AUTHZ_MASTER_KEY_PREVIOUS_FILE), or undefined when none is configured. */
+export function loadPreviousMasterKey(source: MasterKeySource): Buffer | undefined {
+  if (!source.masterKeyPreviousFile) return undefined;
+  return readKeyFile(source.masterKeyPreviousFile, 'D1AUTHZ_MASTER_KEY_PREVIOUS_FILE');
 }
 
 /**

@@ -1,7 +1,8 @@
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { SigningAlgorithm } from '../../config/schema.js';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { SigningAlgorithm } from '../../../config/schema.js';
+import { jwkThumbprint } from '../jwk-thumbprint.js';
 
-export interface GeneratedKey {
+export interface LocalKeyMaterial {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
   readonly publicJwk: Record<string, unknown>;
@@ -20,17 +21,10 @@ function keyPair(alg: SigningAlgorithm): { publicKey: KeyObject; privateKey: Key
   }
 }
 
-/** RFC 7638 JWK thumbprint, used as the kid: stable, derived, collision-free. */
-function thumbprint(jwk: Record<string, unknown>): string {
-  const members =
-    jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
-}
-
-export function generateSigningKey(alg: SigningAlgorithm): GeneratedKey {
+export function generateLocalKey(alg: SigningAlgorithm): LocalKeyMaterial {
   const { publicKey, privateKey } = keyPair(alg);
   const jwk = publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
-  const kid = thumbprint(jwk);
+  const kid = jwkThumbprint(jwk);
   return {
     kid,
     alg,
