@@ -5,6 +5,7 @@
 import { AdminCapacityError, AdminTokenError } from '../domain/admin/admin-tokens.js';
 import { ClientAdminError, ClientChangedError, ClientExistsError, ClientNotFoundError } from '../domain/clients/client-service.js';
 import { StoreUnavailableError } from '../domain/clients/client-directory.js';
+import { OAuthError } from '../protocol/oauth-error.js';
 
 export type AdminErrorCode =
   | 'invalid_request'
@@ -25,6 +26,8 @@ export class AdminApiError extends Error {
     readonly status: number,
     readonly description: string,
     readonly detail?: string,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(`${code}: ${description}`);
   }
@@ -35,6 +38,8 @@ export const notFound = (what: string) => new AdminApiError('not_found', 404, `n
 
 export function toAdminApiError(err: unknown): AdminApiError {
   if (err instanceof AdminApiError) return err;
+  // The shared routes (health, metrics) speak OAuthError: a node scrape that times out is its 503.
+  if (err instanceof OAuthError) return new AdminApiError(err.status === 503 ? 'temporarily_unavailable' : err.status >= 500 ? 'server_error' : 'invalid_request', err.status, err.description, err.detail, err.headers);
   if (err instanceof ClientNotFoundError) return new AdminApiError('not_found', 404, err.message);
   if (err instanceof ClientExistsError) return new AdminApiError('conflict', 409, err.message);
   if (err instanceof ClientChangedError) return new AdminApiError('precondition_failed', 412, err.message);

@@ -9,7 +9,8 @@ export function installAdminErrors(app: FastifyInstance): void {
     else if (e.detail) request.log.info({ detail: e.detail }, 'admin request refused');
     if (e.status === 401) reply.header('www-authenticate', `Bearer realm="d1-authz-admin", error="invalid_token"`);
     if (e.status === 403) reply.header('www-authenticate', `Bearer realm="d1-authz-admin", error="insufficient_scope"`);
-    if (e.status === 503) reply.header('retry-after', '5');
+    if (e.headers) reply.headers(e.headers);
+    if (e.status === 503 && !e.headers?.['retry-after']) reply.header('retry-after', '5');
     return reply.code(e.status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send({ error: e.code, error_description: e.description });
   });
   app.setNotFoundHandler((_request, reply) => {
