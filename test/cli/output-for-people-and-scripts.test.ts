@@ -117,7 +117,7 @@ describe('CLI output for people and for scripts', () => {
     assert.match(lines[2]!, /^piped-b +Partner B +enabled/);
     assert.doesNotMatch(r.stdout, /[┌│]|\x1b\[/);
     const keys = await cli('keys', 'list');
-    assert.match(keys.stdout, /^KID +ALG +STATE +ACTIVATES +RETIRES\n/);
+    assert.match(keys.stdout, /^KID +ALG +PROVIDER +STATE +ACTIVATES +RETIRES +REVOKED +DESTROYED\n/);
   });
 
   it('on a terminal: a boxed table with a coloured header; NO_COLOR keeps the table and drops the colour', async () => {
