@@ -3,7 +3,8 @@
  * and the public JWK read back from the token's public attributes. The private key is generated with
  * CKA_SENSITIVE=true and CKA_EXTRACTABLE=false: the token never reveals it, not even wrapped.
  */
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './binding.js';
+import type * as Pkcs11Types from 'pkcs11js';
 import type { SigningAlgorithm } from '../../../config/schema.js';
 import { KeyProviderError } from '../signer.js';
 import type { Handle, Pkcs11 } from './pkcs11-session-pool.js';
@@ -13,7 +14,7 @@ export const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
 const RSA_BITS = 3072;
 const MIN_RSA_BITS = 2048;
 
-export function keyPairTemplates(alg: SigningAlgorithm, id: Buffer, label: string): { mechanism: pkcs11js.Mechanism; publicKey: pkcs11js.Template; privateKey: pkcs11js.Template } {
+export function keyPairTemplates(alg: SigningAlgorithm, id: Buffer, label: string): { mechanism: Pkcs11Types.Mechanism; publicKey: Pkcs11Types.Template; privateKey: Pkcs11Types.Template } {
   const common = [
     { type: pkcs11js.CKA_TOKEN, value: true },
     { type: pkcs11js.CKA_ID, value: id },
@@ -45,7 +46,7 @@ export function keyPairTemplates(alg: SigningAlgorithm, id: Buffer, label: strin
   }
 }
 
-export function findObjects(lib: Pkcs11, session: Handle, template: pkcs11js.Template, max = 10): Handle[] {
+export function findObjects(lib: Pkcs11, session: Handle, template: Pkcs11Types.Template, max = 10): Handle[] {
   lib.C_FindObjectsInit(session, template);
   try {
     return lib.C_FindObjects(session, max);

@@ -10,7 +10,8 @@
  * C_SignInit runs on the event loop, a local call for a software or PCIe token.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './binding.js';
+import type * as Pkcs11Types from 'pkcs11js';
 import type { SigningAlgorithm } from '../../../config/schema.js';
 import { jwkThumbprint } from '../jwk-thumbprint.js';
 import { KeyProviderError, KeyUnavailableError, type GeneratedKey, type KeyProvider, type Signer, type StoredKey } from '../signer.js';
@@ -20,7 +21,7 @@ import type { Pkcs11Settings } from './pkcs11-settings.js';
 
 const PSS = { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS_PSS, parameter: { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, saltLen: 32 } };
 
-function mechanism(alg: SigningAlgorithm): pkcs11js.Mechanism {
+function mechanism(alg: SigningAlgorithm): Pkcs11Types.Mechanism {
   switch (alg) {
     case 'ES256':
       return { mechanism: pkcs11js.CKM_ECDSA };
@@ -36,7 +37,7 @@ function mechanism(alg: SigningAlgorithm): pkcs11js.Mechanism {
 class Pkcs11Signer implements Signer {
   private handle: Handle | undefined;
   private handleGeneration = -1;
-  private readonly mechanism: pkcs11js.Mechanism;
+  private readonly mechanism: Pkcs11Types.Mechanism;
 
   constructor(
     readonly kid: string,
@@ -151,7 +152,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
   }
 
   /** Admin operations fail with the reason (a CLI message), not as "retry later". */
-  private async admin<T>(what: string, fn: (lib: pkcs11js.PKCS11, session: Handle) => T | Promise<T>): Promise<T> {
+  private async admin<T>(what: string, fn: (lib: Pkcs11Types.PKCS11, session: Handle) => T | Promise<T>): Promise<T> {
     try {
       return await this.pool.run((lib, session) => fn(lib, session));
     } catch (err) {

@@ -8,12 +8,13 @@
  * Re-initialising waits until no operation is in flight: finalising a module under a running call
  * is undefined behaviour in PKCS#11.
  */
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './binding.js';
+import type * as Pkcs11Types from 'pkcs11js';
 import { KeyProviderError, KeyUnavailableError } from '../signer.js';
 import type { Pkcs11Settings } from './pkcs11-settings.js';
 
-export type Pkcs11 = pkcs11js.PKCS11;
-export type Handle = pkcs11js.Handle;
+export type Pkcs11 = Pkcs11Types.PKCS11;
+export type Handle = Pkcs11Types.Handle;
 
 const RETRY_MS = 1000;
 const HEARTBEAT_MS = 1000;
