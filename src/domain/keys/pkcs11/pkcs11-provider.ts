@@ -19,7 +19,7 @@ import { attribute, booleanAttribute, findObjects, findPrivateKey, keyPairTempla
 import { describe, Pkcs11SessionPool, type Handle, type PoolEvents } from './pkcs11-session-pool.js';
 import type { Pkcs11Settings } from './pkcs11-settings.js';
 
-const PSS = { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS_PSS, parameter: { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, saltLen: 32 } };
+const pss = (): Pkcs11Types.Mechanism => ({ mechanism: pkcs11js.CKM_SHA256_RSA_PKCS_PSS, parameter: { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, saltLen: 32 } } as Pkcs11Types.Mechanism);
 
 function mechanism(alg: SigningAlgorithm): Pkcs11Types.Mechanism {
   switch (alg) {
@@ -28,7 +28,7 @@ function mechanism(alg: SigningAlgorithm): Pkcs11Types.Mechanism {
     case 'RS256':
       return { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS };
     case 'PS256':
-      return PSS;
+      return pss();
     case 'EdDSA':
       throw new KeyProviderError('the pkcs11 provider signs ES256, RS256 or PS256');
   }
