@@ -29,6 +29,9 @@ interface ConnectionState {
 
 const STATE = Symbol('d1authz.connection');
 type TrackedSocket = Socket & { [STATE]?: ConnectionState; _parent?: Socket };
+/** The connection a response belongs to, kept on the response: by its 'close', node may have cleared req.socket. */
+const CONNECTION = Symbol('d1authz.response-connection');
+type TrackedResponse = ServerResponse & { [CONNECTION]?: TrackedSocket };
 
 /** The TCP socket under a request: for TLS, node's TLSSocket keeps it as `_parent`. */
 const tcpSocket = (socket: Socket): TrackedSocket => (socket as TrackedSocket)._parent ?? socket;
@@ -88,14 +91,15 @@ export function capConnections(server: Server, limits: ConnectionLimits, onRefus
     const state = socket[STATE];
     if (state === undefined) return;
     if (state.active++ === 0) forgetIdle(socket);
+    (res as TrackedResponse)[CONNECTION] = socket;
     // One shared listener, no closure per request: this is on the token path.
     res.on('close', responseClosed);
   });
 
-  function responseClosed(this: ServerResponse): void {
-    const socket = tcpSocket(this.req.socket);
-    const state = socket[STATE];
-    if (state === undefined || --state.active > 0 || socket.destroyed) return;
+  function responseClosed(this: TrackedResponse): void {
+    const socket = this[CONNECTION];
+    const state = socket?.[STATE];
+    if (socket === undefined || state === undefined || --state.active > 0 || socket.destroyed) return;
     idle.add(socket);
     state.peers.idle.add(socket);
   }

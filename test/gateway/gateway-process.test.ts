@@ -196,6 +196,8 @@ describe('d1-authz gateway (process)', () => {
   });
 
   it('exits 0 on SIGTERM', async () => {
+    // A gateway that died earlier would leave this waiting for an exit that already happened.
+    assert.equal(child.exitCode, null, `the gateway exited before SIGTERM: ${output.slice(-2000)}`);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
