@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import type { ClientDirectory } from './domain/clients/client-directory.js';
+import { DEFAULT_STORE_WAIT_MS, type ClientDirectory } from './domain/clients/client-directory.js';
 import type { CredentialCache } from './domain/clients/credential-cache.js';
 import { Lockout } from './domain/lockout/lockout.js';
 import type { LockoutSettings } from './domain/lockout/lockout-policy.js';
@@ -38,6 +38,8 @@ export async function createLockout(parts: { config: Config; store: Store; cache
   if (!config.lockout) return undefined;
   const counters = await openLockoutCounters(config, parts.store, logger);
   const lockout = new Lockout(counters, parts.cache, parts.directory, lockoutSettings(config), {
+    // Counters in the store wait no longer for it than a client read does.
+    ...(config.redisUrl ? {} : { counterTimeoutMs: DEFAULT_STORE_WAIT_MS }),
     onCounterError: (err) => logger.warn({ detail: err.message }, 'lockout: cannot read or write the counters; failing open (attempts are verified as usual)'),
   });
   lockout.onLockout((e) =>

@@ -39,12 +39,20 @@ const tcpSocket = (socket: Socket): TrackedSocket => (socket as TrackedSocket)._
 export interface ConnectionCaps {
   /** Connections open now. */
   readonly open: () => number;
+  /**
+   * Shutting down: closes every connection with no request in progress (idle, mid-handshake or
+   * half-closed by the peer) now, and each other one as soon as its last response is done. node's
+   * own closeIdleConnections sees only connections that got as far as HTTP.
+   */
+  readonly drain: () => void;
 }
 
 export function capConnections(server: Server, limits: ConnectionLimits, onRefused: (reason: ConnectionRefusal) => void): ConnectionCaps {
   const byAddress = new Map<string, AddressConnections>();
   const idle = new Set<Socket>();
+  const all = new Set<TrackedSocket>();
   let open = 0;
+  let draining = false;
   // "Near": from here on, every new connection closes the oldest idle one, so that a burst of new
   // clients finds room without waiting for keep-alive time-outs.
   const near = limits.maxConnections - Math.max(1, Math.floor(limits.maxConnections / 16));
@@ -78,7 +86,9 @@ export function capConnections(server: Server, limits: ConnectionLimits, onRefus
     peers.count++;
     open++;
     socket[STATE] = { address, peers, active: 0 };
+    all.add(socket);
     socket.once('close', () => {
+      all.delete(socket);
       forgetIdle(socket);
       open--;
       if (--peers.count === 0) byAddress.delete(address);
@@ -100,9 +110,19 @@ export function capConnections(server: Server, limits: ConnectionLimits, onRefus
     const socket = this[CONNECTION];
     const state = socket?.[STATE];
     if (socket === undefined || state === undefined || --state.active > 0 || socket.destroyed) return;
+    if (draining) {
+      socket.destroySoon();
+      return;
+    }
     idle.add(socket);
     state.peers.idle.add(socket);
   }
 
-  return { open: () => open };
+  return {
+    open: () => open,
+    drain: () => {
+      draining = true;
+      for (const socket of all) if ((socket[STATE]?.active ?? 0) === 0) socket.destroy();
+    },
+  };
 }

@@ -56,5 +56,13 @@ export function createNodeServer(listener: (req: IncomingMessage, res: ServerRes
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, options.onRefused));
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => answerExpectation(res, options.onRefused));
+  // server.close() waits for every connection to end; one that never will (a peer gone quiet mid-handshake,
+  // a half-closed TLS connection) would hold a shutdown forever.
+  const close = server.close.bind(server);
+  server.close = (callback?: (err?: Error) => void) => {
+    close(callback);
+    connectionCaps.drain();
+    return server;
+  };
   return Object.assign(server, { connectionCaps });
 }

@@ -14,8 +14,11 @@ describe('x-correlation-id', () => {
     const res = await server.token('c', 'c'.repeat(32), undefined, { 'x-correlation-id': 'D1_corr-0123456789' });
     assert.equal(res.headers.get('x-correlation-id'), 'D1_corr-0123456789');
     await new Promise((r) => setTimeout(r, 50));
-    const lines = server.logs.map((l) => JSON.parse(l)).filter((l) => l.correlation_id === 'D1_corr-0123456789');
+    const tagged = server.logs.map((l) => JSON.parse(l)).filter((l) => l.correlation_id === 'D1_corr-0123456789');
+    // One request line, and the audit event of the token it issued carries the same id.
+    const lines = tagged.filter((l) => l.msg === 'request');
     assert.equal(lines.length, 1);
+    assert.deepEqual(tagged.filter((l) => l.audit !== undefined).map((l) => l.audit), ['token.issued']);
     assert.equal(lines[0].status, 200);
     assert.equal(lines[0].client_id, 'c');
   });

@@ -29,6 +29,8 @@ interface Load {
   readonly promise: Promise<ClientRecord | undefined>;
   /** The client changed while this read was under way: its answer may predate the change; not cached. */
   outdated: boolean;
+  /** The read bounded by the store wait, counted from when the read began: callers that join it share its deadline. */
+  bounded?: Promise<ClientRecord | undefined>;
 }
 
 const MAX_ENTRIES = 100_000;
@@ -161,7 +163,7 @@ export class ClientDirectory {
     }
     if (this.knownAbsent(clientId, now)) return undefined;
     try {
-      return await this.withinStoreWait(this.load(clientId, now));
+      return await this.loadWithinStoreWait(clientId, now);
     } catch (err) {
       throw new StoreUnavailableError(`store unreachable while loading client: ${(err as Error).message}`);
     }
@@ -189,6 +191,14 @@ export class ClientDirectory {
 
   private refreshIdsWhenDue(now: number): void {
     if (this.options.idListMaxAgeMs !== undefined && now - this.idsLoadedAt >= this.options.ttlMs) this.loadIds().catch(() => {});
+  }
+
+  private loadWithinStoreWait(clientId: string, now: number): Promise<ClientRecord | undefined> {
+    const promise = this.load(clientId, now);
+    const load = this.inflight.get(clientId);
+    if (load?.promise !== promise) return this.withinStoreWait(promise);
+    load.bounded ??= this.withinStoreWait(promise);
+    return load.bounded;
   }
 
   private withinStoreWait<T>(read: Promise<T>): Promise<T> {
