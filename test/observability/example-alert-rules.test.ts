@@ -38,7 +38,7 @@ describe('examples/prometheus-alerts.yaml', () => {
         for (const [open, close] of ['()', '{}', '[]']) assert.equal(rule.expr.split(open).length, rule.expr.split(close).length, `${rule.alert}: ${open}${close}`);
       }
     }
-    for (const wanted of ['D1AuthzInvalidClientBurst', 'D1AuthzStoreOutage', 'D1AuthzKeyRotationDue', 'D1AuthzSecretChecksSaturated']) assert.ok(names.has(wanted), wanted);
+    for (const wanted of ['D1AuthzInvalidClientBurst', 'D1AuthzStoreOutage', 'D1AuthzKeyRotationDue', 'D1AuthzSecretChecksSaturated', 'D1AuthzLockoutEngaged']) assert.ok(names.has(wanted), wanted);
   });
 
   it('uses only metrics, routes and outcomes that d1-authz serves', async () => {
