@@ -3,8 +3,8 @@
  * listener that D1 reaches from the internet: health and metrics for the load balancer and Prometheus,
  * the admin API (/admin/v1, admin tokens), its OpenAPI document and the web console (/console/).
  */
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -25,6 +25,8 @@ import { clientRoutes } from './routes/clients.js';
 import { keyRoutes } from './routes/keys.js';
 import { logLevelRoutes } from './routes/log-level.js';
 import { consoleRoutes } from './console.js';
+import { ADMIN_CONNECTION_LIMITS } from '../transport/connection-limits.js';
+import { createNodeServer } from '../transport/node-server.js';
 
 export interface AdminDeps {
   readonly config: Config;
@@ -45,9 +47,24 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/admin/v1/openap
 
 export function buildAdminServer(deps: AdminDeps): FastifyInstance {
   const { config, https } = deps;
-  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) => (https ? createHttpsServer(https, handler) : createHttpServer(handler));
+  const logger = deps.logger.child({ listener: 'admin' });
+  let lastRefusalLoggedAt = 0;
+  // The token listener's transport: its time-outs, answers to what the parser refuses, and caps of its own.
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+    createNodeServer(handler, {
+      ...(https ? { https } : {}),
+      limits: ADMIN_CONNECTION_LIMITS,
+      onRefused: ({ status, code }) => logger.info({ status, outcome: 'invalid_request', detail: code }, 'request refused by the HTTP parser'),
+      onConnectionRefused: (reason) => {
+        // Once a second at most: a refusal per connection would let a flood write the log.
+        const now = Date.now();
+        if (now - lastRefusalLoggedAt < 1000) return;
+        lastRefusalLoggedAt = now;
+        logger.warn({ reason, max_connections: ADMIN_CONNECTION_LIMITS.maxConnections }, 'admin connection refused: connection cap reached');
+      },
+    });
   const app = Fastify({
-    loggerInstance: deps.logger.child({ listener: 'admin' }) as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
     // One line per request, as on the public listener (request-observer.ts).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
@@ -56,6 +73,8 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     // The server comes from serverFactory; Fastify reads this only to print https:// addresses.
     https: https ?? null,
     return503OnClosing: true,
+    // Answered by the server above (transport/client-error.ts); Fastify's default would log the raw request bytes at trace level.
+    clientErrorHandler: () => {},
   }) as unknown as FastifyInstance;
   installRequestObserver(app, undefined, new RequestOrigins(config.trustedProxies));
   installAdminErrors(app);

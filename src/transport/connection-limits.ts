@@ -32,3 +32,10 @@ export const FIXED_CONNECTION_LIMITS = {
 export const DEFAULT_CONNECTION_CAPS = { maxConnections: 768, maxConnectionsPerAddress: 256 } as const;
 
 export const CONNECTION_LIMITS: ConnectionLimits = { ...FIXED_CONNECTION_LIMITS, ...DEFAULT_CONNECTION_CAPS };
+
+/**
+ * The admin listener: operators, Prometheus and a load balancer's probes, not the internet. Its
+ * connections come on top of the token listener's 768, inside the descriptor budget; all of them may
+ * come from one address, since an SSH tunnel or a sidecar makes every operator 127.0.0.1.
+ */
+export const ADMIN_CONNECTION_LIMITS: ConnectionLimits = { ...FIXED_CONNECTION_LIMITS, maxConnections: 64, maxConnectionsPerAddress: 64 };
