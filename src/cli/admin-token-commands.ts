@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { ADMIN_ROLES, type AdminRole } from '../domain/admin/admin-tokens.js';
-import { print, withServices, type GlobalOptions } from './context.js';
+import { withServices, type GlobalOptions } from './context.js';
+import { emit, printDone, printLine, printTable } from './output.js';
 
 /** Who ran the CLI: the OS user, as an audit row's actor. */
 export const cliActor = () => {
@@ -22,7 +23,10 @@ export function adminTokenCommands(globals: () => GlobalOptions): Command {
     .action(async (name: string, o: { role: AdminRole; json?: boolean }) =>
       withServices(globals(), async (s) => {
         const { view, token } = await s.adminTokens.create(name, o.role, cliActor());
-        print(!!o.json, { name: view.name, role: view.role, token }, () => `admin token ${view.name} (${view.role}); shown once, store it now:\n${token}`);
+        emit(o, { name: view.name, role: view.role, token }, () => {
+          printDone(`created admin token ${view.name} (${view.role}); it is shown once, store it now:`);
+          printLine(token);
+        });
       }),
     );
   cmd
@@ -32,10 +36,18 @@ export function adminTokenCommands(globals: () => GlobalOptions): Command {
     .action(async (o: { json?: boolean }) =>
       withServices(globals(), async (s) => {
         const list = await s.adminTokens.list();
-        print(!!o.json, list, () =>
-          list.length === 0
-            ? 'no admin tokens'
-            : ['NAME\tROLE\tCREATED\tLAST USED\tREVOKED', ...list.map((t) => `${t.name}\t${t.role}\t${t.created_at}\t${t.last_used_at ?? '-'}\t${t.revoked_at ?? '-'}`)].join('\n'),
+        emit(o, list, () =>
+          printTable(
+            list,
+            [
+              ['NAME', (t) => t.name],
+              ['ROLE', (t) => t.role],
+              ['CREATED', (t) => t.created_at],
+              ['LAST USED', (t) => t.last_used_at],
+              ['REVOKED', (t) => t.revoked_at],
+            ],
+            'no admin tokens',
+          ),
         );
       }),
     );
@@ -46,7 +58,7 @@ export function adminTokenCommands(globals: () => GlobalOptions): Command {
     .action(async (name: string, o: { json?: boolean }) =>
       withServices(globals(), async (s) => {
         await s.adminTokens.revoke(name);
-        print(!!o.json, { name, revoked: true }, () => `admin token ${name} revoked`);
+        emit(o, { name, revoked: true }, () => printDone(`revoked admin token ${name}`));
       }),
     );
   return cmd;

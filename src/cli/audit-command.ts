@@ -1,7 +1,8 @@
 /** `d1-authz audit`: reads the audit trail, newest first. */
 import { Command, InvalidArgumentError } from 'commander';
 import type { AuditRow } from '../store/audit-repository.js';
-import { print, withServices, type GlobalOptions } from './context.js';
+import { withServices, type GlobalOptions } from './context.js';
+import { emit, printTable } from './output.js';
 
 const MAX_LIMIT = 10_000;
 
@@ -37,9 +38,6 @@ const view = (r: AuditRow): AuditView => ({
   details: JSON.parse(r.details) as unknown,
 });
 
-const line = (e: AuditView) =>
-  [e.at, e.type, e.client_id ?? '-', e.actor ?? '-', e.address ?? '-', e.correlation_id ?? '-', JSON.stringify(e.details)].join('\t');
-
 export function auditCommand(globals: () => GlobalOptions): Command {
   return new Command('audit')
     .description('read the audit trail, newest first')
@@ -53,7 +51,21 @@ export function auditCommand(globals: () => GlobalOptions): Command {
       withServices(globals(), async (s) => {
         const rows = await s.repos.audit.find({ clientId: o.client, type: o.event, since: o.since, until: o.until, limit: o.limit ?? 100 });
         const events = rows.map(view);
-        print(!!o.json, events, () => (events.length ? events.map(line).join('\n') : '(no events)'));
+        emit(o, events, () =>
+          printTable(
+            events,
+            [
+              ['AT', (e) => e.at],
+              ['EVENT', (e) => e.type],
+              ['CLIENT', (e) => e.client_id],
+              ['ACTOR', (e) => e.actor],
+              ['ADDRESS', (e) => e.address],
+              ['CORRELATION ID', (e) => e.correlation_id],
+              ['DETAILS', (e) => JSON.stringify(e.details)],
+            ],
+            'no events',
+          ),
+        );
       }),
     );
 }

@@ -4,7 +4,6 @@ import { loadConfig } from '../config/load.js';
 import { logSettingWarnings } from '../config/warnings.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { logDestination } from './log-stream.js';
-import { printJson } from './output.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -28,8 +27,3 @@ export async function withServices<T>(globals: GlobalOptions, run: (services: Se
   }
 }
 
-/** JSON (snake_case keys, ISO times: see output.ts) or a text for people. */
-export function print(json: boolean, value: unknown, human: () => string): void {
-  if (json) printJson(value);
-  else process.stdout.write(human() + '\n');
-}

@@ -2,7 +2,8 @@
 import { Command } from 'commander';
 import { lockoutAddress } from '../domain/lockout/lockout-address.js';
 import { lockoutSettings, openLockoutCounters } from '../lockout.js';
-import { print, withServices, type GlobalOptions } from './context.js';
+import { withServices, type GlobalOptions } from './context.js';
+import { emit, printDone, printTable } from './output.js';
 
 export function lockoutCommands(globals: () => GlobalOptions): Command {
   const lockout = new Command('lockout').description('brute-force lockout of source addresses (counters in the store, or Redis with D1AUTHZ_REDIS_URL)');
@@ -24,12 +25,19 @@ export function lockoutCommands(globals: () => GlobalOptions): Command {
             failures_in_window: r.failures,
             last_failure_at: new Date(r.lastFailureAt).toISOString(),
           }));
-          print(!!o.json, rows, () =>
-            rows.length === 0
-              ? 'no address locked, no failures in the window'
-              : rows
-                  .map((r) => `${r.address}\t${r.client_id ?? '(every client)'}\t${r.locked ? `locked until ${r.locked_until}` : 'not locked'}\t${r.failures_in_window} failures\tlast ${r.last_failure_at}`)
-                  .join('\n'),
+          emit(o, rows, () =>
+            printTable(
+              rows,
+              [
+                ['ADDRESS', (r) => r.address],
+                ['CLIENT', (r) => r.client_id ?? '(every client)'],
+                ['LOCKED UNTIL', (r) => r.locked_until],
+                ['LOCK S', (r) => r.lock_seconds],
+                ['FAILURES', (r) => r.failures_in_window],
+                ['LAST FAILURE', (r) => r.last_failure_at],
+              ],
+              'no address locked, no failures in the window',
+            ),
           );
         } finally {
           await counters.close();
@@ -49,7 +57,7 @@ export function lockoutCommands(globals: () => GlobalOptions): Command {
           const address = lockoutAddress(subject);
           let cleared = await counters.clear(subject);
           if (address !== undefined && address !== subject) cleared += await counters.clear(address);
-          print(!!o.json, { cleared }, () => `cleared ${cleared} counter(s) of ${subject}`);
+          emit(o, { cleared }, () => printDone(`cleared ${cleared} counter(s) of ${subject}`));
         } finally {
           await counters.close();
         }
