@@ -2,6 +2,7 @@
  * The composition root: config in, a running token server out. The only file that knows
  * every part; each part knows only the interfaces it is handed.
  */
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
 import { pino, type DestinationStream, type Logger } from 'pino';
@@ -33,6 +34,7 @@ import { warnIfInsecureHttp } from './tls/policy.js';
 import { logSettingWarnings } from './config/warnings.js';
 import { hashConcurrency, threadPoolSize } from './config/thread-pool.js';
 import { tlsServerOptions, watchTlsFiles, type TlsWatcher } from './tls/server-options.js';
+import { manageTicketKeys } from './tls/ticket-keys.js';
 import { createTokenStatus, type TokenStatus } from './token-status.js';
 import { userInfo } from 'node:os';
 import { auditLogLine } from './domain/audit/audit-log.js';
@@ -313,7 +315,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           ...(https ? { https: tlsServerOptions({ tlsCert: config.tlsCert, tlsKey: config.tlsKey, tlsClientCa: undefined }) } : {}),
         });
   let adminOrigin: string | undefined;
-  const tls = https ? watchTlsFiles(http.server as unknown as TlsServer, config, logger, { served: https }) : undefined;
+  const tickets = https ? manageTicketKeys(http.server as unknown as TlsServer, config.tlsTicketKeyRotation * 1000) : undefined;
+  const tls = https ? watchTlsFiles(http.server as unknown as TlsServer, config, logger, { served: https, onReloaded: (digest) => tickets?.rekeyAfterReload(digest) }) : undefined;
 
   return {
     ...services,
@@ -329,6 +332,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     lockout,
     async listen() {
       const origin = await http.listen({ host: config.host, port: config.port });
+      if (tickets) logger.info({ rotation_seconds: config.tlsTicketKeyRotation, shared_by_workers: cluster.isWorker }, 'TLS session tickets on: keys rotated every rotation_seconds');
       if (admin) adminOrigin = await admin.listen({ host: config.adminHost, port: config.adminPort });
       return origin;
     },
@@ -336,6 +340,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     async close() {
       feed.stop();
       tls?.close();
+      tickets?.stop();
       tokenStatus.stop();
       await admin?.close();
       await http.close();

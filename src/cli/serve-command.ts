@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import type { DestinationStream, Logger } from 'pino';
@@ -8,6 +8,7 @@ import { hashConcurrency, threadPoolSize } from '../config/thread-pool.js';
 import { joinNodeMetrics, serveNodeMetrics } from '../cluster/metrics-ipc.js';
 import { defaultWorkers } from '../cluster/default-workers.js';
 import { superviseWorkers, type ListeningMessage } from '../cluster/supervisor.js';
+import { distributeTicketKeys } from '../tls/ticket-keys.js';
 import { configFrom, type GlobalOptions } from './context.js';
 import { logDestination } from './log-stream.js';
 import { nextLevelOnSignal, relayLogLevel, type LogLevel } from '../cluster/log-level.js';
@@ -96,9 +97,12 @@ async function servePrimary(config: Config, workers: number, logStream: Destinat
     await services.close();
   }
   if (config.metrics) serveNodeMetrics();
+  // One set of TLS session ticket keys for every worker, so a returning client resumes on any of them.
+  const tickets = config.tlsCert ? distributeTicketKeys(config.tlsTicketKeyRotation * 1000) : undefined;
   const supervisor = superviseWorkers({
     workers,
     logger,
+    ...(tickets ? { onWorkerListening: (worker: Worker) => tickets.sendTo(worker) } : {}),
     onListening: (origin) => {
       logger.info({ origin, issuer: config.issuer, workers, ...threadPool(config) }, 'd1-authz listening');
       if (!hasClients) process.stderr.write(noClientHint(origin, config));
@@ -109,6 +113,7 @@ async function servePrimary(config: Config, workers: number, logStream: Destinat
   const setLevel = relayLogLevel(logger);
   process.on('SIGUSR2', () => switchLogLevel(logger, setLevel, logger.level, config));
   const code = await supervisor.done;
+  tickets?.stop();
   logger.info({ code }, 'all workers stopped');
   logger.flush(() => process.exit(code));
 }

@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   readonly logger: Logger;
   /** Called once, when every worker has listened (the server is fully up). */
   readonly onListening?: (origin: string) => void;
+  /** Called each time a worker listens, a replacement too (it is sent what the primary holds for every worker). */
+  readonly onWorkerListening?: (worker: Worker) => void;
   readonly shutdownTimeoutMs?: number;
 }
 
@@ -84,6 +86,7 @@ export function superviseWorkers(options: SupervisorOptions): Supervisor {
       if (!isListeningMessage(message)) return;
       logger.info({ worker: slot.index, workerPid: pid }, 'worker listening');
       anyListening = true;
+      options.onWorkerListening?.(worker);
       if (listened.size < slots.length) {
         listened.add(slot.index);
         if (listened.size === slots.length) options.onListening?.(message.origin);

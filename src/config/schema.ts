@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
 import { AUDIT_RETENTION_FLOOR_DAYS } from '../store/migrations.js';
 import { cipherListProblem, INTERMEDIATE_CIPHERS } from '../tls/cipher-profile.js';
+import { DEFAULT_TICKET_KEY_ROTATION_S } from '../tls/ticket-keys.js';
 
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -143,6 +144,8 @@ export const configSchema = z
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .default(INTERMEDIATE_CIPHERS),
+    /** Seconds between new TLS session ticket keys (src/tls/ticket-keys.ts): one per node, shared by its workers. */
+    tlsTicketKeyRotation: seconds(1, 86_400).default(DEFAULT_TICKET_KEY_ROTATION_S),
     /** Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy). Logged loudly. */
     allowInsecureHttp: bool.default(false),
     /** Peers (CIDR list) whose client-certificate headers are believed (a TLS-terminating proxy). */

@@ -21,6 +21,7 @@ import { correlationIdFrom } from '../protocol/correlation-id.js';
 import { OAuthError } from '../protocol/oauth-error.js';
 import { DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER } from '../tls/client-certificate.js';
 import { watchTlsFiles, type TlsWatcher } from '../tls/server-options.js';
+import { DEFAULT_TICKET_KEY_ROTATION_S, manageTicketKeys, type TicketKeys } from '../tls/ticket-keys.js';
 import { createNodeServer } from '../transport/node-server.js';
 import type { ServerTimeouts } from '../transport/server-timeouts.js';
 import { singletonFieldProblem } from '../transport/singleton-headers.js';
@@ -238,6 +239,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
   });
 
   let tlsWatcher: TlsWatcher | undefined;
+  let tickets: TicketKeys | undefined;
   return {
     app,
     guard,
@@ -247,12 +249,15 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
       const origin = await app.listen({ host: config.host, port: config.port });
       // Certificates expire: a renewed certificate, key or client CA is served without a restart.
       if (transport.https && transport.tlsFiles) {
-        tlsWatcher = watchTlsFiles(app.server as unknown as TlsServer, transport.tlsFiles, logger, { served: transport.https });
+        const server = app.server as unknown as TlsServer;
+        tickets = manageTicketKeys(server, transport.ticketKeyRotationMs ?? DEFAULT_TICKET_KEY_ROTATION_S * 1000);
+        tlsWatcher = watchTlsFiles(server, transport.tlsFiles, logger, { served: transport.https, onReloaded: (digest) => tickets?.rekeyAfterReload(digest) });
       }
       return origin;
     },
     async close() {
       tlsWatcher?.close();
+      tickets?.stop();
       await revocationFeed?.stop();
       await app.close();
     },

@@ -11,12 +11,14 @@ import { isLoopbackHost } from '../tls/addresses.js';
 import { DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER, type ClientCertificateSource } from '../tls/client-certificate.js';
 import { clientCertificateSource } from '../tls/policy.js';
 import { tlsServerOptions, type TlsConfig } from '../tls/server-options.js';
+import { DEFAULT_TICKET_KEY_ROTATION_S } from '../tls/ticket-keys.js';
 import { GatewayConfigError } from './config.js';
 
 export type GatewayTransportSettings = Pick<
   Config,
   'tlsCert' | 'tlsKey' | 'tlsClientCa' | 'allowInsecureHttp' | 'trustedProxies' | 'clientCertHeader'
 > &
+  Partial<Pick<Config, 'tlsTicketKeyRotation'>> &
   Pick<TlsConfig, 'tlsCiphers'>;
 
 export interface GatewayTransport {
@@ -24,6 +26,8 @@ export interface GatewayTransport {
   readonly https?: ServerOptions;
   /** The files behind `https`, watched for renewal (SIGHUP or a change on disk). */
   readonly tlsFiles?: TlsConfig;
+  /** New TLS session ticket keys this often (ticket-keys.ts). */
+  readonly ticketKeyRotationMs?: number;
   /** Reads the caller's certificate (TLS connection or trusted proxy); absent: no certificate can arrive. */
   readonly certificates?: ClientCertificateSource;
   /** Plain HTTP off loopback, explicitly allowed: the gateway warns at start. */
@@ -43,7 +47,7 @@ export function gatewayTransport(settings: GatewayTransportSettings, host: strin
   const https = settings.tlsCert ? tlsServerOptions(settings) : undefined;
   const certificates = clientCertificateSource(settings);
   return {
-    ...(https ? { https, tlsFiles: settings } : {}),
+    ...(https ? { https, tlsFiles: settings, ticketKeyRotationMs: (settings.tlsTicketKeyRotation ?? DEFAULT_TICKET_KEY_ROTATION_S) * 1000 } : {}),
     ...(certificates ? { certificates } : {}),
     insecure,
     certificateHeaders: [...new Set([settings.clientCertHeader.toLowerCase(), DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER])],

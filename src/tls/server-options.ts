@@ -120,6 +120,8 @@ export interface TlsWatchOptions {
   readonly pollIntervalMs?: number;
   /** The options the server was created with (tlsServerOptions): a change made since is picked up at once. */
   readonly served?: ServerOptions;
+  /** After a new context is installed, with the digest of the files it holds (ticket-keys.ts re-keys on it). */
+  readonly onReloaded?: (digest: string) => void;
 }
 
 export interface TlsWatcher {
@@ -164,6 +166,7 @@ export function watchTlsFiles(server: TlsServer, config: TlsConfig, logger: TlsL
       return false;
     }
     current = material.digest;
+    options.onReloaded?.(material.digest);
     logger.info(
       { reason, subject: material.leaf.subject.replace(/\n/g, ', '), serial: material.leaf.serialNumber, not_after: material.leaf.validTo, client_ca: material.ca !== undefined },
       'TLS certificate reloaded',
