@@ -4,7 +4,7 @@
  * (HTTP Basic, or RFC 8705 tls_client_auth) and checks the certificate binding, so a secret that
  * leaks without its certificate is worth nothing anywhere, not only at the token endpoint.
  */
-import type { Client, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import type { Client, TokenEndpointAuthMethod } from '../model/client.js';
 import type { Attempt, FailedAttempt } from '../domain/lockout/attempt.js';
 import { lockoutAddress } from '../domain/lockout/lockout-address.js';
 import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';

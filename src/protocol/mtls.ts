@@ -4,8 +4,8 @@
  * Framework-free: the HTTP layer hands in a plain ClientCertificate, taken from the TLS
  * connection or from a trusted proxy's header (see src/tls/client-certificate.ts).
  */
-import type { Client, TokenEndpointAuthMethod } from '../domain/clients/client.js';
-import { dnEquals } from './distinguished-name.js';
+import type { Client, TokenEndpointAuthMethod } from '../model/client.js';
+import { dnEquals } from '../model/distinguished-name.js';
 import { invalidClient } from './oauth-error.js';
 
 /** What the HTTP layer knows of the client certificate of a request. */

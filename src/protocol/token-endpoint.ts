@@ -4,7 +4,7 @@
  * request, authenticate the client, check the grant, check the scope, issue.
  * Framework-free: the HTTP layer hands in plain strings and sends what comes back.
  */
-import type { Client } from '../domain/clients/client.js';
+import type { Client } from '../model/client.js';
 import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest } from './client-authentication.js';
 import { assertFormContentType, parseFormBody } from './form-body.js';
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from './oauth-error.js';

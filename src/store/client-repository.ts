@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Client, ClientSecret, ExpiresInFormat, GrantType, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import type { Client, ClientSecret, ExpiresInFormat, GrantType, TokenEndpointAuthMethod } from '../model/client.js';
 import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
 import { hasLiveCutoff, insertClientCutoff } from './revocation-repository.js';
 import type { ChangeKind, ClientsTable, Database } from './schema.js';

@@ -12,7 +12,7 @@
 import type { BasicCredentials } from '../../protocol/basic-auth.js';
 import type { AttemptSource } from '../../protocol/client-authentication.js';
 import type { AuthenticationResult } from '../../protocol/token-endpoint.js';
-import type { ClientSecret } from './client.js';
+import type { ClientSecret } from '../../model/client.js';
 import type { ClientRecord } from '../../store/client-repository.js';
 import type { ClientDirectory } from './client-directory.js';
 import type { CredentialCache } from './credential-cache.js';

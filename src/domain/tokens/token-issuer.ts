@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenConfirmation } from '../../protocol/mtls.js';
 import type { IssuedToken } from '../../protocol/token-endpoint.js';
-import type { Client } from '../clients/client.js';
+import type { Client } from '../../model/client.js';
 import type { KeyRing } from '../keys/key-ring.js';
 
 export class NoSigningKeyError extends Error {
