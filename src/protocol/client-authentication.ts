@@ -8,7 +8,8 @@ import type { Client, TokenEndpointAuthMethod } from '../model/client.js';
 import type { Attempt, FailedAttempt } from '../domain/lockout/attempt.js';
 import { lockoutAddress } from '../domain/lockout/lockout-address.js';
 import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';
-import { checkClientCertificate, presentsBoundCertificate, type ClientCertificate } from './mtls.js';
+import { presentsBoundCertificate, type ClientCertificate } from '../model/client-certificate.js';
+import { checkClientCertificate } from './mtls.js';
 import { invalidClient, invalidRequest, OAuthError } from './oauth-error.js';
 import type { AuthenticationFailure, AuthenticationFailureReason, RequestOrigin } from '../domain/audit/request-audit.js';
 

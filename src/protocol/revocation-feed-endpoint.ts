@@ -7,7 +7,7 @@ import type { Client } from '../model/client.js';
 import { requireIntrospectPermission } from './caller-authentication.js';
 import { authenticateHeaderClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { RequestOrigin } from '../domain/audit/request-audit.js';
-import type { ClientCertificate } from './mtls.js';
+import type { ClientCertificate } from '../model/client-certificate.js';
 import { invalidRequest } from './oauth-error.js';
 
 export type RevocationFeedItem =

@@ -9,7 +9,7 @@ import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest }
 import { assertFormContentType, parseFormBody } from './form-body.js';
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from './oauth-error.js';
 import { grantScopes, parseScope } from './scope.js';
-import { certificateConfirmation, type TokenConfirmation } from './mtls.js';
+import { certificateConfirmation, type TokenConfirmation } from '../model/client-certificate.js';
 import type { RequestOrigin } from '../domain/audit/request-audit.js';
 
 export type { AuthenticationResult } from './client-authentication.js';

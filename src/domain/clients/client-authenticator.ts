@@ -139,7 +139,7 @@ export class ClientAuthenticator {
 
   /**
    * RFC 8705 §2 tls_client_auth: no secret; the TLS handshake (or the trusted proxy) proved possession
-   * of a certificate chained to the trusted CA, and protocol/mtls.ts matches it to the client. No hash
+   * of a certificate chained to the trusted CA, and model/client-certificate.ts matches it to the client. No hash
    * to pay: an attacker must hold such a certificate before learning whether a client id exists.
    */
   async authenticateByCertificate(clientId: string): Promise<AuthenticationResult> {
