@@ -9,9 +9,7 @@
  * Secrets hashed before live secrets shared their salt (a rotation in grace when this began) cost one
  * derivation per distinct salt until their grace period ends.
  */
-import type { BasicCredentials } from '../../protocol/basic-auth.js';
-import type { AttemptSource } from '../../protocol/client-authentication.js';
-import type { AuthenticationResult } from '../../protocol/token-endpoint.js';
+import type { AttemptSource, AuthenticationResult, BasicCredentials } from '../../model/client-authentication.js';
 import type { ClientSecret } from '../../model/client.js';
 import type { ClientRecord } from '../../store/client-repository.js';
 import type { ClientDirectory } from './client-directory.js';
