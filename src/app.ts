@@ -111,10 +111,10 @@ export async function openServices(config: Config, logger: Logger, options: { cr
   const create = options.create ?? true;
   const log = { warn: (msg: string) => logger.warn(msg), info: (msg: string) => logger.info(msg) };
   // Creating: the key custody is checked before anything is written. Not creating: the missing store is named first.
-  let keyProviders = create ? openKeyProviders(config, log, { create }) : undefined;
+  let keyProviders = create ? openKeyProviders(config, log, { create, threadPoolSize: threadPoolSize() }) : undefined;
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, create });
   try {
-    keyProviders ??= openKeyProviders(config, log, { create });
+    keyProviders ??= openKeyProviders(config, log, { create, threadPoolSize: threadPoolSize() });
     await ensureSchema(store, (msg) => logger.info(msg));
   } catch (err) {
     await store.close();

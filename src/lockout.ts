@@ -7,7 +7,7 @@ import type { Config } from './config/schema.js';
 import { DEFAULT_STORE_WAIT_MS, type ClientDirectory } from './domain/clients/client-directory.js';
 import type { CredentialCache } from './domain/clients/credential-cache.js';
 import { Lockout } from './domain/lockout/lockout.js';
-import type { LockoutSettings } from './domain/lockout/lockout-policy.js';
+import type { LockoutSettings } from './model/lockout-policy.js';
 import type { ClientAuthenticationDeps } from './protocol/client-authentication.js';
 import type { Store } from './store/database.js';
 import type { LockoutCounters } from './store/lockout-counters.js';

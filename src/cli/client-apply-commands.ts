@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { Services } from '../app.js';
-import type { Client } from '../domain/clients/client.js';
+import type { Client } from '../model/client.js';
 import { clientSettingsJson } from './client-json.js';
 import { diffClient, exportClientsYaml, readClientsFile, settingsFromJson, type DesiredClient, type FieldChange } from './clients-file.js';
 import { withServices, type GlobalOptions } from './context.js';

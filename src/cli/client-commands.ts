@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Client } from '../domain/clients/client.js';
+import type { Client } from '../model/client.js';
 import type { ClientSettings } from '../domain/clients/client-service.js';
 import { clientApplyCommands } from './client-apply-commands.js';
 import { clientJson, clientViewJson, onOff } from './client-json.js';

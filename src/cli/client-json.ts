@@ -3,7 +3,7 @@
  * file holds it (`client apply|export`): snake_case, the RFC 7591 / RFC 8705 metadata names where one
  * exists, ISO-8601 times, null for "the server default".
  */
-import type { Client, ExpiresInFormat, GrantType, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import type { Client, ExpiresInFormat, GrantType, TokenEndpointAuthMethod } from '../model/client.js';
 import type { ClientView } from '../domain/clients/client-service.js';
 import { isoTime } from './output.js';
 

@@ -1,6 +1,6 @@
 /** `client create/update` options for RFC 8705 (mTLS client authentication, certificate-bound tokens). */
 import { Option, type Command } from 'commander';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type Client } from '../domain/clients/client.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type Client } from '../model/client.js';
 import type { ClientTlsSettings } from '../domain/clients/client-tls.js';
 import { CERT_USES, readCertificateFile, type CertUse } from './cert-file.js';
 import { UsageError } from './exit-codes.js';

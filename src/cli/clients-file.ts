@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
-import { EXPIRES_IN_FORMATS, TOKEN_ENDPOINT_AUTH_METHODS, type Client } from '../domain/clients/client.js';
+import { EXPIRES_IN_FORMATS, TOKEN_ENDPOINT_AUTH_METHODS, type Client } from '../model/client.js';
 import type { ClientSettings } from '../domain/clients/client-service.js';
 import { normalizeThumbprint } from '../domain/clients/client-tls.js';
-import { displayOrderToRfc4514 } from '../protocol/distinguished-name.js';
+import { displayOrderToRfc4514 } from '../model/distinguished-name.js';
 import { clientSettingsJson, type ClientSettingsJson } from './client-json.js';
 import { UsageError } from './exit-codes.js';
 

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
-import { minKeyActivationDelayMs, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/schema.js';
+import { minKeyActivationDelayMs } from '../config/schema.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../model/signing.js';
 import { KeyAdminError } from '../domain/keys/key-service.js';
 import { keyJson } from '../domain/keys/key-json.js';
 import { Pkcs11KeyProvider } from '../domain/keys/pkcs11/pkcs11-provider.js';

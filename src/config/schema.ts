@@ -3,6 +3,7 @@ import { cidrListInput, isLoopbackHost, parseCidr } from '../tls/addresses.js';
 import { AUDIT_RETENTION_FLOOR_DAYS } from '../store/migrations.js';
 import { cipherListProblem, INTERMEDIATE_CIPHERS } from '../tls/cipher-profile.js';
 import { DEFAULT_TICKET_KEY_ROTATION_S } from '../tls/ticket-keys.js';
+import { KEY_PROVIDERS, SIGNING_ALGORITHMS, type KeyProviderName, type SigningAlgorithm } from '../model/signing.js';
 
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -26,9 +27,6 @@ export const WIDE_PROXY_PREFIX = { ipv4: 24, ipv6: 64 } as const;
 
 export const EXPIRES_IN_FORMATS = ['string', 'number'] as const;
 
-export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
-export const KEY_PROVIDERS = ['local', 'pkcs11'] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 /**
  * Every setting, its default and its bounds. The env name of a setting is D1AUTHZ_ + its
@@ -242,7 +240,7 @@ export const configSchema = z
   });
 
 type KeyProviderFields = {
-  keyProvider: (typeof KEY_PROVIDERS)[number];
+  keyProvider: KeyProviderName;
   signingAlg: SigningAlgorithm;
   pkcs11Module?: string | undefined;
   pkcs11TokenLabel?: string | undefined;

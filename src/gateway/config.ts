@@ -20,16 +20,16 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ConnectionLimits } from '../transport/connection-limits.js';
+import { SCOPE_TOKEN } from '../model/scope.js';
 import { compilePattern, type RouteRule } from './routes.js';
 
-const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const METHOD = /^[A-Za-z]+$/;
 
 const routeSchema = z
   .object({
     method: z.union([z.string().regex(METHOD), z.array(z.string().regex(METHOD)).min(1)]).optional(),
     path: z.string().min(1),
-    scopes: z.array(z.string().regex(SCOPE, 'not a valid scope token')),
+    scopes: z.array(z.string().regex(SCOPE_TOKEN, 'not a valid scope token')),
   })
   .strict();
 

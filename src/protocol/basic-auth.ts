@@ -1,14 +1,5 @@
+import type { BasicCredentials } from '../model/client-authentication.js';
 import { invalidClient } from './oauth-error.js';
-
-export interface BasicCredentials {
-  readonly clientId: string;
-  /**
-   * The secret as sent, not form-decoded: RFC 6749 §2.3.1 says id and secret are form-urlencoded
-   * before base64, many clients skip that encoding, and both must be the same secret. The domain
-   * compares secrets in one decoded form (domain/clients/secret-form.ts), the same at creation.
-   */
-  readonly secret: string;
-}
 
 const SCHEME = /^basic[ \t]+/i;
 // Both base64 alphabets (the contract says "base64URL", its example is standard base64), padding optional.

@@ -2,7 +2,7 @@
  * What the endpoints a client calls about tokens (introspection, revocation, the revocation feed)
  * require beyond client authentication (client-authentication.ts): a permission, a token.
  */
-import type { Client } from '../domain/clients/client.js';
+import type { Client } from '../model/client.js';
 import { OAuthError } from './oauth-error.js';
 
 /**

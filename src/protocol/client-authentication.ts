@@ -4,11 +4,13 @@
  * (HTTP Basic, or RFC 8705 tls_client_auth) and checks the certificate binding, so a secret that
  * leaks without its certificate is worth nothing anywhere, not only at the token endpoint.
  */
-import type { Client, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import type { Client, TokenEndpointAuthMethod } from '../model/client.js';
 import type { Attempt, FailedAttempt } from '../domain/lockout/attempt.js';
 import { lockoutAddress } from '../domain/lockout/lockout-address.js';
-import { parseBasicAuthorization, type BasicCredentials } from './basic-auth.js';
-import { checkClientCertificate, presentsBoundCertificate, type ClientCertificate } from './mtls.js';
+import type { AttemptSource, AuthenticationResult, BasicCredentials } from '../model/client-authentication.js';
+import { parseBasicAuthorization } from './basic-auth.js';
+import { presentsBoundCertificate, type ClientCertificate } from '../model/client-certificate.js';
+import { checkClientCertificate } from './mtls.js';
 import { invalidClient, invalidRequest, OAuthError } from './oauth-error.js';
 import type { AuthenticationFailure, AuthenticationFailureReason, RequestOrigin } from '../domain/audit/request-audit.js';
 
@@ -24,15 +26,6 @@ export interface ClientRequest {
   /** The peer (and trusted proxy's forwarded) address and the correlation id: for the audit trail and the log. */
   readonly origin?: RequestOrigin;
 }
-
-/** Who attempts a slow verification: the hash queue is fair across these. */
-export interface AttemptSource {
-  readonly address: string;
-}
-
-export type AuthenticationResult =
-  | { readonly ok: true; readonly client: Client }
-  | { readonly ok: false; readonly reason: 'unknown_client' | 'wrong_secret' | 'disabled' | 'control_characters' };
 
 export interface ClientAuthenticationDeps {
   authenticateClient(credentials: BasicCredentials, source?: AttemptSource): Promise<AuthenticationResult>;

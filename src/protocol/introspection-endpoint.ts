@@ -2,8 +2,8 @@
  * The introspection endpoint (RFC 7662), as ordered steps like the token endpoint: parse the
  * request, authenticate the caller, check its permission, inspect the token, shape the answer.
  */
-import type { Client } from '../domain/clients/client.js';
-import type { AccessTokenClaims } from '../domain/tokens/token-verifier.js';
+import type { Client } from '../model/client.js';
+import type { AccessTokenClaims } from '../model/access-token-claims.js';
 import { requireIntrospectPermission, requireToken } from './caller-authentication.js';
 import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest } from './client-authentication.js';
 import { readParameters } from './token-endpoint.js';

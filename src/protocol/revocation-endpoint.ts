@@ -1,5 +1,5 @@
 /** The revocation endpoint (RFC 7009 §2): parse, authenticate, revoke; always 200 once authenticated. */
-import type { Client } from '../domain/clients/client.js';
+import type { Client } from '../model/client.js';
 import { requireToken } from './caller-authentication.js';
 import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest } from './client-authentication.js';
 import { readParameters } from './token-endpoint.js';

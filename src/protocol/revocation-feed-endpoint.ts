@@ -3,11 +3,11 @@
  * revocation locally instead of introspecting every token. Not an RFC: a d1-authz extension. The
  * cursor is opaque to callers (a decimal sequence number today).
  */
-import type { Client } from '../domain/clients/client.js';
+import type { Client } from '../model/client.js';
 import { requireIntrospectPermission } from './caller-authentication.js';
 import { authenticateHeaderClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { RequestOrigin } from '../domain/audit/request-audit.js';
-import type { ClientCertificate } from './mtls.js';
+import type { ClientCertificate } from '../model/client-certificate.js';
 import { invalidRequest } from './oauth-error.js';
 
 export type RevocationFeedItem =

@@ -1,15 +1,9 @@
+import { isValidScopeString } from '../model/scope.js';
 import { invalidScope } from './oauth-error.js';
-
-// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), joined by single spaces.
-const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;
-
-export function isValidScopeString(scope: string): boolean {
-  return SCOPE.test(scope);
-}
 
 /** Parses a scope parameter into distinct tokens, in request order. Throws invalid_scope. */
 export function parseScope(scope: string): string[] {
-  if (!SCOPE.test(scope)) throw invalidScope('the scope parameter is malformed');
+  if (!isValidScopeString(scope)) throw invalidScope('the scope parameter is malformed');
   return [...new Set(scope.split(' '))];
 }
 

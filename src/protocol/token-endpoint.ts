@@ -4,26 +4,16 @@
  * request, authenticate the client, check the grant, check the scope, issue.
  * Framework-free: the HTTP layer hands in plain strings and sends what comes back.
  */
-import type { Client } from '../domain/clients/client.js';
+import type { Client } from '../model/client.js';
+import type { IssuedToken } from '../model/issued-token.js';
 import { authenticateClient, type ClientAuthenticationDeps, type ClientRequest } from './client-authentication.js';
 import { assertFormContentType, parseFormBody } from './form-body.js';
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from './oauth-error.js';
 import { grantScopes, parseScope } from './scope.js';
-import { certificateConfirmation, type TokenConfirmation } from './mtls.js';
+import { certificateConfirmation, type TokenConfirmation } from '../model/client-certificate.js';
 import type { RequestOrigin } from '../domain/audit/request-audit.js';
 
-export type { AuthenticationResult } from './client-authentication.js';
 export type TokenRequest = ClientRequest;
-
-export interface IssuedToken {
-  readonly accessToken: string;
-  readonly expiresIn: number;
-  /** ISO-8601 UTC with milliseconds, equal to the token's `exp`. */
-  readonly expiresAt: string;
-  readonly scope: string;
-  /** The token's jti (for the audit trail; never logged with the token). */
-  readonly jti: string;
-}
 
 export interface TokenEndpointDeps extends ClientAuthenticationDeps {
   issueToken(client: Client, scopes: readonly string[], confirmation?: TokenConfirmation, origin?: RequestOrigin): Promise<IssuedToken>;

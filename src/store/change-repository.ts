@@ -1,5 +1,9 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { ChangeKind, Database } from './schema.js';
+
+export async function recordChange(trx: Transaction<Database> | Kysely<Database>, kind: ChangeKind, subject: string, at: number) {
+  await trx.insertInto('changes').values({ kind, subject, created_at: at }).execute();
+}
 
 export interface Change {
   readonly seq: number;

@@ -1,8 +1,9 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Client, ClientSecret, ExpiresInFormat, GrantType, TokenEndpointAuthMethod } from '../domain/clients/client.js';
+import type { Client, ClientSecret, ExpiresInFormat, GrantType, TokenEndpointAuthMethod } from '../model/client.js';
 import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
+import { recordChange } from './change-repository.js';
 import { hasLiveCutoff, insertClientCutoff } from './revocation-repository.js';
-import type { ChangeKind, ClientsTable, Database } from './schema.js';
+import type { ClientsTable, Database } from './schema.js';
 
 export interface ClientRecord {
   readonly client: Client;
@@ -70,10 +71,6 @@ function toClient(row: Selectable<ClientsTable>): Client {
     expiresAt: row.include_expires_at === null ? null : row.include_expires_at === 1,
     ...tlsFromRow(row),
   };
-}
-
-export async function recordChange(trx: Transaction<Database> | Kysely<Database>, kind: ChangeKind, subject: string, at: number) {
-  await trx.insertInto('changes').values({ kind, subject, created_at: at }).execute();
 }
 
 async function readRecord(db: Kysely<Database> | Transaction<Database>, clientId: string): Promise<ClientRecord | undefined> {

@@ -1,6 +1,6 @@
 import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
-import { recordChange } from './client-repository.js';
+import { recordChange } from './change-repository.js';
 import { insertKeyRevocation } from './revocation-repository.js';
 import type { Database, SigningKeysTable } from './schema.js';
 

@@ -1,9 +1,9 @@
 /**
  * Where lockout counters live, shared by every worker and node: the store (./lockout-repository.ts)
- * or Redis (./redis-lockout-counters.ts). Both apply domain/lockout/lockout-policy.ts atomically,
+ * or Redis (./redis-lockout-counters.ts). Both apply model/lockout-policy.ts atomically,
  * one round trip per failure; nothing is written when an authentication succeeds.
  */
-import type { CounterState, LockoutSettings } from '../domain/lockout/lockout-policy.js';
+import type { CounterState, LockoutSettings } from '../model/lockout-policy.js';
 
 export interface CounterKey {
   /** The unique key: `a <address>` or `c <address> <client id>`. */

@@ -1,10 +1,10 @@
 /**
  * Lockout counters in the store (table `lockouts`, migration 0011). A failure is one upsert per key
- * that applies domain/lockout/lockout-policy.ts in SQL, so workers and nodes failing at once never
+ * that applies model/lockout-policy.ts in SQL, so workers and nodes failing at once never
  * lose a count (the row is locked for the statement); the same statement runs on SQLite and PostgreSQL.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { baseLockMs, thresholdOf, type CounterState, type LockoutSettings } from '../domain/lockout/lockout-policy.js';
+import { baseLockMs, thresholdOf, type CounterState, type LockoutSettings } from '../model/lockout-policy.js';
 import type { CounterKey, CounterRow, LockoutCounters } from './lockout-counters.js';
 import type { Database } from './schema.js';
 

@@ -1,11 +1,11 @@
 /**
  * Lockout counters in Redis (D1AUTHZ_REDIS_URL), for deployments that keep the store off the
  * failure path. One hash per counter, updated by one Lua script per failure (atomic on the Redis
- * server, the same steps as domain/lockout/lockout-policy.ts), expiring by itself once it can no
+ * server, the same steps as model/lockout-policy.ts), expiring by itself once it can no
  * longer matter: Redis holds no more than the live counters.
  */
 import { Redis } from 'ioredis';
-import { baseLockMs, retentionMs, thresholdOf, type CounterState, type LockoutSettings } from '../domain/lockout/lockout-policy.js';
+import { baseLockMs, retentionMs, thresholdOf, type CounterState, type LockoutSettings } from '../model/lockout-policy.js';
 import type { CounterKey, CounterRow, LockoutCounters } from './lockout-counters.js';
 
 const PREFIX = 'd1authz:lockout:';

@@ -1,9 +1,21 @@
 import { PostgresAdapter, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Revocation } from '../model/revocation.js';
 import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
-import { recordChange } from './client-repository.js';
+import { recordChange } from './change-repository.js';
 import type { Database, RevocationsTable } from './schema.js';
 
-export type RevocationRow = Selectable<RevocationsTable>;
+type RevocationRow = Selectable<RevocationsTable>;
+
+const toRevocation = (row: RevocationRow): Revocation => ({
+  seq: row.seq,
+  kind: row.kind,
+  jti: row.jti,
+  clientId: row.client_id,
+  issuedBefore: row.issued_before,
+  expiresAt: row.expires_at,
+  createdAt: row.created_at,
+  kid: row.kid,
+});
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -76,8 +88,9 @@ export class RevocationRepository {
   }
 
   /** Rows after `seq`, in seq order (the feed's order). Expired rows are included: the caller skips them. */
-  async since(seq: number, limit = 1000): Promise<RevocationRow[]> {
-    return this.db.selectFrom('revocations').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+  async since(seq: number, limit = 1000): Promise<Revocation[]> {
+    const rows = await this.db.selectFrom('revocations').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+    return rows.map(toRevocation);
   }
 
   async latestSeq(): Promise<number> {

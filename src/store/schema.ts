@@ -14,7 +14,7 @@ export interface ClientsTable {
   updated_at: number;
   /** 1: may call the introspection endpoint and read the revocation feed (migration 0002). */
   introspect: Generated<number>;
-  // RFC 8705 client settings (migration 0003); see domain/clients/client.ts.
+  // RFC 8705 client settings (migration 0003); see model/client.ts.
   token_endpoint_auth_method: Generated<string>;
   tls_client_auth_subject_dn: string | null;
   tls_client_auth_san_dns: string | null;
@@ -117,7 +117,7 @@ export interface AdminTokensTable {
 
 /**
  * Brute-force lockout counters (migration 0011): one row per source address (`client_id` null) and
- * per (client id, address). See domain/lockout/lockout-policy.ts for what the numbers mean.
+ * per (client id, address). See model/lockout-policy.ts for what the numbers mean.
  */
 export interface LockoutsTable {
   key: string;

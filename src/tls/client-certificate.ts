@@ -15,7 +15,7 @@ import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import { certificateThumbprint } from '@d1-authz/guard';
-import type { ClientCertificate } from '../protocol/mtls.js';
+import type { ClientCertificate } from '../model/client-certificate.js';
 import { invalidRequest } from '../protocol/oauth-error.js';
 import { TrustedProxies } from './addresses.js';
 

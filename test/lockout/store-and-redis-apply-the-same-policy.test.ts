@@ -1,5 +1,5 @@
 /**
- * The lockout rule is written three times: domain/lockout/lockout-policy.ts (the reference), the
+ * The lockout rule is written three times: model/lockout-policy.ts (the reference), the
  * store's upsert (SQL, both dialects) and the Redis script. One sequence of failures, chosen to walk
  * every branch (count, lock, failure while locked, doubling, cap, forgiveness, window reset), must
  * leave the same state in each. Also pinned here: how addresses are keyed.
@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { afterFailure, thresholdOf, type CounterState, type LockoutSettings } from '../../src/domain/lockout/lockout-policy.js';
+import { afterFailure, thresholdOf, type CounterState, type LockoutSettings } from '../../src/model/lockout-policy.js';
 import { lockoutAddress } from '../../src/domain/lockout/lockout-address.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { addressCounterKey, clientCounterKey, type LockoutCounters } from '../../src/store/lockout-counters.js';

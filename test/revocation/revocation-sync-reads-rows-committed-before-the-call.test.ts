@@ -9,11 +9,12 @@ import { describe, it } from 'node:test';
 import { RevocationList } from '../../src/domain/revocations/revocation-list.js';
 import { RevocationService } from '../../src/domain/revocations/revocation-service.js';
 import type { TokenVerifier } from '../../src/domain/tokens/token-verifier.js';
-import type { RevocationRepository, RevocationRow } from '../../src/store/revocation-repository.js';
+import type { Revocation } from '../../src/model/revocation.js';
+import type { RevocationRepository } from '../../src/store/revocation-repository.js';
 
 describe('revocation sync', () => {
   it('reads a row committed while an earlier pull was in flight', async () => {
-    const rows: RevocationRow[] = [];
+    const rows: Revocation[] = [];
     let releaseFirst!: () => void;
     let pulls = 0;
     const repo = {
@@ -30,7 +31,7 @@ describe('revocation sync', () => {
 
     const first = service.sync();
     const now = Date.now();
-    rows.push({ seq: 1, kind: 'client', jti: null, kid: null, client_id: 'flip', issued_before: null, expires_at: now + 60_000, created_at: now });
+    rows.push({ seq: 1, kind: 'client', jti: null, kid: null, clientId: 'flip', issuedBefore: null, expiresAt: now + 60_000, createdAt: now });
     const second = service.sync();
     const third = service.sync();
     releaseFirst();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ChangeFeed, type ChangeHandlers } from '../../src/domain/sync/change-feed.js';
 import { ChangeRepository } from '../../src/store/change-repository.js';
-import { recordChange } from '../../src/store/client-repository.js';
+import { recordChange } from '../../src/store/change-repository.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrations.js';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';

@@ -1,7 +1,7 @@
 /** The small parsers of the mTLS path: RFC 4514 DNs, Node's subject/SAN strings, Envoy XFCC, CIDRs. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalDn, dnEquals, isValidDn } from '../../src/protocol/distinguished-name.js';
+import { canonicalDn, dnEquals, isValidDn } from '../../src/model/distinguished-name.js';
 import { isLoopbackHost, nodeSubjectToRfc4514, parseSubjectAltName, parseXfcc, TrustedProxies } from '../../src/tls/index.js';
 
 describe('distinguished names (RFC 4514)', () => {

@@ -1,7 +1,8 @@
 /** /admin/v1/keys: list and rotate, with the same propagation guard as `d1-authz keys rotate`. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { minKeyActivationDelayMs, SIGNING_ALGORITHMS, type Config } from '../../config/schema.js';
+import { minKeyActivationDelayMs, type Config } from '../../config/schema.js';
+import { SIGNING_ALGORITHMS } from '../../model/signing.js';
 import type { KeyService } from '../../domain/keys/key-service.js';
 import { keyJson } from '../../domain/keys/key-json.js';
 import { badRequest } from '../errors.js';

@@ -1,7 +1,7 @@
 /** /admin/v1/lockouts: the same view and clearing as `d1-authz lockout list|clear`. */
 import type { FastifyInstance } from 'fastify';
 import type { LockoutCounters } from '../../store/lockout-counters.js';
-import type { LockoutSettings } from '../../domain/lockout/lockout-policy.js';
+import type { LockoutSettings } from '../../model/lockout-policy.js';
 import { lockoutAddress } from '../../domain/lockout/lockout-address.js';
 
 export function lockoutRoutes(open: () => Promise<LockoutCounters>, settings: LockoutSettings, now: () => number = Date.now) {

@@ -3,7 +3,7 @@
  * details are plain facts (scopes, jti, before/after of a record) and never a secret, a secret's
  * hash or a token: the builders below take only those facts.
  */
-import type { Client } from '../clients/client.js';
+import type { Client } from '../../model/client.js';
 import type { NewAuditRow } from '../../store/audit-repository.js';
 
 export type AuditEventType =

@@ -9,10 +9,8 @@
  * Secrets hashed before live secrets shared their salt (a rotation in grace when this began) cost one
  * derivation per distinct salt until their grace period ends.
  */
-import type { BasicCredentials } from '../../protocol/basic-auth.js';
-import type { AttemptSource } from '../../protocol/client-authentication.js';
-import type { AuthenticationResult } from '../../protocol/token-endpoint.js';
-import type { ClientSecret } from './client.js';
+import type { AttemptSource, AuthenticationResult, BasicCredentials } from '../../model/client-authentication.js';
+import type { ClientSecret } from '../../model/client.js';
 import type { ClientRecord } from '../../store/client-repository.js';
 import type { ClientDirectory } from './client-directory.js';
 import type { CredentialCache } from './credential-cache.js';
@@ -139,7 +137,7 @@ export class ClientAuthenticator {
 
   /**
    * RFC 8705 §2 tls_client_auth: no secret; the TLS handshake (or the trusted proxy) proved possession
-   * of a certificate chained to the trusted CA, and protocol/mtls.ts matches it to the client. No hash
+   * of a certificate chained to the trusted CA, and model/client-certificate.ts matches it to the client. No hash
    * to pay: an attacker must hold such a certificate before learning whether a client id exists.
    */
   async authenticateByCertificate(clientId: string): Promise<AuthenticationResult> {

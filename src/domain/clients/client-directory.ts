@@ -14,7 +14,7 @@
  * (the feed cannot read the store), an id outside it gets "cannot tell" (503), not "unknown".
  */
 import type { ClientRecord, ClientRepository } from '../../store/client-repository.js';
-import { CLIENT_ID_PATTERN } from './client.js';
+import { CLIENT_ID_PATTERN } from '../../model/client.js';
 
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';

@@ -2,7 +2,7 @@
  * A client as the admin interfaces show it (CLI --json and the admin API): snake_case names as in
  * OAuth's own registration metadata (RFC 7591), ISO-8601 times, and never a secret or a hash.
  */
-import type { Client } from './client.js';
+import type { Client } from '../../model/client.js';
 import type { ClientView } from './client-service.js';
 
 export interface ClientJson {

@@ -1,7 +1,7 @@
 /** Client administration (CLI today, an admin API later): validation lives here, not in the callers. */
-import { isValidScopeString } from '../../protocol/scope.js';
+import { isValidScopeString } from '../../model/scope.js';
 import type { ClientPatch, ClientRepository } from '../../store/client-repository.js';
-import { CLIENT_ID_PATTERN, EXPIRES_IN_FORMATS, GRANT_TYPES, type Client, type ClientSecret, type ExpiresInFormat } from './client.js';
+import { CLIENT_ID_PATTERN, EXPIRES_IN_FORMATS, GRANT_TYPES, type Client, type ClientSecret, type ExpiresInFormat } from '../../model/client.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
 import { secretForm } from './secret-form.js';
 import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';

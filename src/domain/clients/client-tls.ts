@@ -1,11 +1,11 @@
 /**
  * Validation of a client's RFC 8705 settings (admin side). The matching rules applied on token
- * requests live in protocol/mtls.ts.
+ * requests live in model/client-certificate.ts.
  */
-import { displayOrderToRfc4514, isValidDn } from '../../protocol/distinguished-name.js';
-import { expectedCertificate, subjectValueCount } from '../../protocol/mtls.js';
+import { displayOrderToRfc4514, isValidDn } from '../../model/distinguished-name.js';
+import { expectedCertificate, subjectValueCount } from '../../model/client-certificate.js';
 import type { ClientTlsPatch } from '../../store/client-repository.js';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type Client, type TokenEndpointAuthMethod } from './client.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type Client, type TokenEndpointAuthMethod } from '../../model/client.js';
 
 /** As the admin gives them; an empty string or null clears a value. */
 export interface ClientTlsSettings {

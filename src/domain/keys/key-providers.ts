@@ -4,7 +4,7 @@
  * local keys made before the switch; without one it publishes them (verification needs only the
  * public key) but cannot sign with them.
  */
-import type { SigningAlgorithm } from '../../config/schema.js';
+import type { SigningAlgorithm } from '../../model/signing.js';
 import type { NewSigningKeyRow, SigningKeyRow } from '../../store/key-repository.js';
 import { KeyProviderError, type GeneratedKey, type KeyCustody, type KeyProvider, type KeyProviderName, type Signer, type StoredKey } from './signer.js';
 

@@ -2,7 +2,7 @@
  * Creating, rotating and withdrawing signing keys (used at first start and by `d1-authz keys ...`).
  * Where a private key lives is the provider's business (key-providers.ts); this file holds the lifecycle.
  */
-import type { SigningAlgorithm } from '../../config/schema.js';
+import type { SigningAlgorithm } from '../../model/signing.js';
 import type { KeyRepository, SigningKeyRow } from '../../store/key-repository.js';
 import type { NewAuditRow } from '../../store/audit-repository.js';
 import { keyChange, type AdminAuditLog } from '../audit/admin-audit.js';

@@ -4,7 +4,7 @@
  * keys, opens them from their stored form, and destroys them once their retention has passed. The key
  * ring, the token issuer and the admin services know only these interfaces.
  */
-import type { SigningAlgorithm } from '../../config/schema.js';
+import type { SigningAlgorithm } from '../../model/signing.js';
 
 export interface Signer {
   readonly kid: string;

@@ -1,5 +1,5 @@
 /** What the lockout is told of a client authentication: who tries which client, from where. */
-import type { Client } from '../clients/client.js';
+import type { Client } from '../../model/client.js';
 
 /** An attempt about to be verified (a slow hash, or a certificate check). */
 export interface Attempt {

@@ -18,7 +18,7 @@ import { secretForm } from '../clients/secret-form.js';
 import { addressCounterKey, clientCounterKey, type CounterKey, type LockoutCounters } from '../../store/lockout-counters.js';
 import type { Attempt, FailedAttempt } from './attempt.js';
 import { lockoutAddress } from './lockout-address.js';
-import { retentionMs, type LockoutSettings } from './lockout-policy.js';
+import { retentionMs, type LockoutSettings } from '../../model/lockout-policy.js';
 
 export class LockedOutError extends Error {
   override readonly name = 'LockedOutError';

@@ -2,7 +2,7 @@
  * This node's in-memory view of the `revocations` table, so introspection never waits on the store.
  * Rows are applied in seq order: a later client cut-off replaces an earlier one (disable, then enable).
  */
-import type { RevocationRow } from '../../store/revocation-repository.js';
+import type { Revocation } from '../../model/revocation.js';
 
 interface ClientCutoff {
   /** Epoch ms; null means every token of the client. */
@@ -36,14 +36,14 @@ export class RevocationList {
     return this.tokens.size + this.clients.size + this.keys.size;
   }
 
-  apply(rows: readonly RevocationRow[], now: number): void {
+  apply(rows: readonly Revocation[], now: number): void {
     for (const row of rows) {
       if (row.seq <= this.lastSeq) continue;
       this.lastSeq = row.seq;
-      if (row.expires_at <= now) continue;
-      if (row.kind === 'token' && row.jti !== null) this.tokens.set(row.jti, row.expires_at);
-      else if (row.kind === 'key' && row.kid !== null) this.keys.set(row.kid, row.expires_at);
-      else if (row.kind === 'client') this.clients.set(row.client_id, { issuedBefore: row.issued_before, expiresAt: row.expires_at });
+      if (row.expiresAt <= now) continue;
+      if (row.kind === 'token' && row.jti !== null) this.tokens.set(row.jti, row.expiresAt);
+      else if (row.kind === 'key' && row.kid !== null) this.keys.set(row.kid, row.expiresAt);
+      else if (row.kind === 'client') this.clients.set(row.clientId, { issuedBefore: row.issuedBefore, expiresAt: row.expiresAt });
     }
   }
 

@@ -5,7 +5,8 @@
  * follow the feed within their poll interval. Rows leave the store once no token they concern can
  * still be valid (pruned here, by every node: deleting is idempotent).
  */
-import type { RevocationRepository, RevocationRow } from '../../store/revocation-repository.js';
+import type { Revocation } from '../../model/revocation.js';
+import type { RevocationRepository } from '../../store/revocation-repository.js';
 import { StoreUnavailableError } from '../clients/client-directory.js';
 import type { TokenVerifier } from '../tokens/token-verifier.js';
 import type { RevocationList } from './revocation-list.js';
@@ -140,7 +141,7 @@ export class RevocationService {
     const rows = await fromStore('reading the revocation feed', () => this.repo.since(cursor, limit));
     const now = this.now();
     return {
-      items: rows.filter((r) => r.expires_at > now).map(toItem),
+      items: rows.filter((r) => r.expiresAt > now).map(toItem),
       nextCursor: rows.length ? rows[rows.length - 1]!.seq : cursor,
       hasMore: rows.length === limit,
     };
@@ -153,15 +154,15 @@ export class RevocationService {
   }
 }
 
-function toItem(row: RevocationRow): FeedItem {
-  if (row.kind === 'token' && row.jti !== null) return { type: 'token', jti: row.jti, client_id: row.client_id, until: toSeconds(row.expires_at) };
+function toItem(row: Revocation): FeedItem {
+  if (row.kind === 'token' && row.jti !== null) return { type: 'token', jti: row.jti, client_id: row.clientId, until: toSeconds(row.expiresAt) };
   // Every token signed by this kid (a withdrawn key): a reader matches it against the token's header.
-  if (row.kind === 'key' && row.kid !== null) return { type: 'key', kid: row.kid, until: toSeconds(row.expires_at) };
+  if (row.kind === 'key' && row.kid !== null) return { type: 'key', kid: row.kid, until: toSeconds(row.expiresAt) };
   return {
     type: 'client',
-    client_id: row.client_id,
+    client_id: row.clientId,
     // JWT NumericDate, compared with iat: tokens with iat < issued_before are revoked (see revokedByCutoff).
-    issued_before: row.issued_before === null ? null : Math.floor(row.issued_before / 1000),
-    until: toSeconds(row.expires_at),
+    issued_before: row.issuedBefore === null ? null : Math.floor(row.issuedBefore / 1000),
+    until: toSeconds(row.expiresAt),
   };
 }

@@ -5,7 +5,8 @@
  */
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { RevocationList } from '../revocations/revocation-list.js';
-import type { AccessTokenClaims, TokenRejection, TokenVerifier } from './token-verifier.js';
+import type { TokenRejection, TokenVerifier } from './token-verifier.js';
+import type { AccessTokenClaims } from '../../model/access-token-claims.js';
 
 export type InactiveReason = TokenRejection | 'revoked' | 'client_revoked' | 'key_revoked' | 'unknown_client' | 'client_disabled';
 

@@ -1,8 +1,8 @@
 /** Mints RFC 9068 JWT access tokens for the client credentials grant. */
 import { randomUUID } from 'node:crypto';
-import type { TokenConfirmation } from '../../protocol/mtls.js';
-import type { IssuedToken } from '../../protocol/token-endpoint.js';
-import type { Client } from '../clients/client.js';
+import type { TokenConfirmation } from '../../model/client-certificate.js';
+import type { IssuedToken } from '../../model/issued-token.js';
+import type { Client } from '../../model/client.js';
 import type { KeyRing } from '../keys/key-ring.js';
 
 export class NoSigningKeyError extends Error {

@@ -4,19 +4,7 @@
  * the issuer writes is accepted: compact JWS, typ at+jwt, a known kid whose alg matches, our `iss`.
  */
 import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
-
-export interface AccessTokenClaims {
-  readonly iss: string;
-  readonly sub: string;
-  readonly aud: string | readonly string[];
-  readonly client_id: string;
-  readonly iat: number;
-  readonly exp: number;
-  readonly jti: string;
-  readonly scope?: string;
-  /** RFC 8705 §3.1 confirmation of a certificate-bound token, passed through as issued. */
-  readonly cnf?: Readonly<Record<string, unknown>>;
-}
+import type { AccessTokenClaims } from '../../model/access-token-claims.js';
 
 export type TokenRejection = 'malformed' | 'unknown_key' | 'bad_signature' | 'wrong_issuer' | 'expired';
 

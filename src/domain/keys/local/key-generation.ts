@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { SigningAlgorithm } from '../../../config/schema.js';
+import type { SigningAlgorithm } from '../../../model/signing.js';
 import { jwkThumbprint } from '../jwk-thumbprint.js';
 
 export interface LocalKeyMaterial {

@@ -5,7 +5,7 @@
  * one under the current key (`d1-authz master-key rotate`).
  */
 import { createPrivateKey } from 'node:crypto';
-import type { SigningAlgorithm } from '../../../config/schema.js';
+import type { SigningAlgorithm } from '../../../model/signing.js';
 import { KeyProviderError, type GeneratedKey, type KeyProvider, type Signer, type StoredKey } from '../signer.js';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.js';
 import { generateLocalKey } from './key-generation.js';

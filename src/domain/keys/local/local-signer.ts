@@ -6,7 +6,7 @@
  * concurrency is capped below its size (D1AUTHZ_HASH_CONCURRENCY).
  */
 import { constants, sign, type KeyObject } from 'node:crypto';
-import type { SigningAlgorithm } from '../../../config/schema.js';
+import type { SigningAlgorithm } from '../../../model/signing.js';
 import type { Signer } from '../signer.js';
 
 /** crypto.sign's callback form: runs on libuv's thread pool. */

@@ -5,7 +5,7 @@
  */
 import pkcs11js from './binding.js';
 import type * as Pkcs11Types from 'pkcs11js';
-import type { SigningAlgorithm } from '../../../config/schema.js';
+import type { SigningAlgorithm } from '../../../model/signing.js';
 import { KeyProviderError } from '../signer.js';
 import type { Handle, Pkcs11 } from './pkcs11-session-pool.js';
 

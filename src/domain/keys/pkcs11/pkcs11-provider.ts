@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pkcs11js from './binding.js';
 import type * as Pkcs11Types from 'pkcs11js';
-import type { SigningAlgorithm } from '../../../config/schema.js';
+import type { SigningAlgorithm } from '../../../model/signing.js';
 import { jwkThumbprint } from '../jwk-thumbprint.js';
 import { KeyProviderError, KeyUnavailableError, type GeneratedKey, type KeyProvider, type Signer, type StoredKey } from '../signer.js';
 import { attribute, booleanAttribute, findObjects, findPrivateKey, keyPairTemplates, publicJwkOf } from './pkcs11-key-objects.js';
