@@ -42,8 +42,9 @@ export const invalidClient = (detail: string) =>
 export const invalidScope = (description: string, detail?: string) =>
   new OAuthError('invalid_scope', 400, description, detail);
 
-export const unsupportedGrantType = (detail?: string) =>
-  new OAuthError('unsupported_grant_type', 400, 'only grant_type=client_credentials is supported', detail);
+/** `supported`: the grant registry's names (protocol/grants), so the description lists what is accepted. */
+export const unsupportedGrantType = (supported: readonly string[], detail?: string) =>
+  new OAuthError('unsupported_grant_type', 400, `only ${supported.map((g) => `grant_type=${g}`).join(' or ')} is supported`, detail);
 
 export const unauthorizedClient = (detail?: string) =>
   new OAuthError('unauthorized_client', 400, 'the client is not allowed to use this grant type', detail);

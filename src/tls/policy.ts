@@ -1,5 +1,6 @@
 /** Start-up policy around TLS: the insecure-HTTP warning, and what the metadata advertises. */
 import type { Config } from '../config/schema.js';
+import { supportedAuthMethods } from '../protocol/client-auth/index.js';
 import { isLoopbackHost } from './addresses.js';
 import { ClientCertificateSource } from './client-certificate.js';
 
@@ -29,7 +30,7 @@ export function certificatesCanArrive(config: CertificateConfig): boolean {
 
 /** The client authentication methods a client can actually use here (RFC 8414 *_auth_methods_supported). */
 export function clientAuthMethods(config: CertificateConfig): readonly string[] {
-  return certificatesCanArrive(config) ? ['client_secret_basic', 'tls_client_auth'] : ['client_secret_basic'];
+  return supportedAuthMethods({ clientCertificates: certificatesCanArrive(config) });
 }
 
 export function clientCertificateSource(config: CertificateConfig): ClientCertificateSource | undefined {
