@@ -3,7 +3,7 @@
  * introspection, revocation), in the order the metadata lists them.
  *
  * To add a method: one module beside these that exports a ClientAuthMethod, its entry in METHODS,
- * and its name in TokenEndpointAuthMethod (domain/clients/client.ts: what a client is registered
+ * and its name in TokenEndpointAuthMethod (model/client.ts: what a client is registered
  * for, kept by the store). The compiler asks for the entry once the name exists; the metadata,
  * the choice of method and the registration check follow from here.
  */

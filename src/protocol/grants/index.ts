@@ -3,7 +3,7 @@
  * grant_types_supported).
  *
  * To add a grant: one module beside client-credentials.ts that exports a Grant, its entry in
- * GRANTS, and its name in GrantType (domain/clients/client.ts: what a client is registered for,
+ * GRANTS, and its name in GrantType (model/client.ts: what a client is registered for,
  * kept by the store). The compiler asks for the entry once the name exists; the dispatch, the
  * metadata and the unsupported_grant_type message follow from here.
  */
