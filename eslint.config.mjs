@@ -21,6 +21,11 @@ export default tseslint.config(
     },
   },
   {
+    // Kysely's advice for migrations: a migration must not depend on today's schema type.
+    files: ['src/store/migrations.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // node:test's describe/it/before/after return promises the runner itself awaits.

@@ -295,7 +295,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     readiness,
   });
-  const logLevel = logLevelControl([logger, http.log as unknown as Logger]);
+  const logLevel = logLevelControl([logger, http.log]);
   const admin =
     config.adminPort === 0
       ? undefined

@@ -100,7 +100,7 @@ async function execute(s: Services, step: Change, desired: DesiredClient | undef
   return step;
 }
 
-const show = (v: unknown) => (v === null || v === undefined ? '(default)' : Array.isArray(v) ? (v.length ? v.join(' ') : '(none)') : String(v));
+const show = (v: unknown) => (v === null || v === undefined ? '(default)' : Array.isArray(v) ? (v.length ? v.join(' ') : '(none)') : typeof v === 'string' ? v : JSON.stringify(v));
 
 function printChanges(changes: readonly Change[], dryRun: boolean): void {
   const c = colors();

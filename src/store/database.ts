@@ -98,7 +98,7 @@ function openPostgres(url: string, poolSize: number): Store {
     // Dead peers (a cut network) are noticed on idle connections too.
     keepAlive: true,
     // Times are bigint epoch milliseconds: well inside Number's safe range.
-    types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as pg.CustomTypesConfig,
+    types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as (v: string) => unknown)) },
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that kills the process.
   pool.on('error', () => {});

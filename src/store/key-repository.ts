@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { PostgresAdapter, sql, type ExpressionBuilder, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
 import { recordChange } from './change-repository.js';
 import { insertKeyRevocation } from './revocation-repository.js';
@@ -23,7 +23,7 @@ export type RevokeOutcome =
   | { readonly revoked: SigningKeyRow; readonly promoted: SigningKeyRow | null }
   | { readonly error: 'unknown_kid' | 'not_published' | 'no_standby' };
 
-const live = (now: number) => (eb: any) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', now)]);
+const live = (now: number) => (eb: ExpressionBuilder<Database, 'signing_keys'>) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', now)]);
 
 /**
  * Serialises key writers until the end of the transaction, so that "insert only if there is no

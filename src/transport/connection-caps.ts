@@ -59,7 +59,7 @@ export function capConnections(server: Server, limits: ConnectionLimits, onRefus
 
   const closeIdle = (socket: Socket | undefined): boolean => {
     if (socket === undefined) return false;
-    forgetIdle(socket as TrackedSocket);
+    forgetIdle(socket);
     socket.destroy();
     return true;
   };

@@ -10,7 +10,7 @@ export interface AdminAuditLog {
   /** Who makes the changes: `os:<user>` for the CLI, or an admin identity. */
   readonly actor: string;
   /** The log line of an event committed with its change. */
-  logged(event: AuditEvent, at: number): void;
+  readonly logged: (event: AuditEvent, at: number) => void;
 }
 
 /** A client record as the audit trail shows it: every field, and of its secrets only when they were made and end. */

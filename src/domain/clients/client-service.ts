@@ -64,6 +64,7 @@ export interface ClientServicePolicy {
 function checkSecret(input: SecretInput): string {
   if (input.secret === undefined) return generateSecret();
   const s = input.secret;
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (s.length === 0 || s.length > MAX_SECRET_LENGTH || /[\x00-\x1f\x7f]/.test(s)) {
     throw new ClientAdminError('the secret must be 1 to 512 printable characters');
   }

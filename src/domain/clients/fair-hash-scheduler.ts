@@ -121,7 +121,7 @@ export class FairHashScheduler {
 
   private enqueue(address: string, clientId: string, job: Job): void {
     let clients = this.waiting.get(address);
-    if (!clients) this.waiting.set(address, (clients = new Map()));
+    if (!clients) this.waiting.set(address, (clients = new Map<string, Job[]>()));
     let jobs = clients.get(clientId);
     if (!jobs) clients.set(clientId, (jobs = []));
     jobs.push(job);

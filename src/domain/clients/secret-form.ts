@@ -55,4 +55,5 @@ export function secretForm(secret: string): Buffer | undefined {
 }
 
 /** Client ids are printable (CLIENT_ID_PATTERN); one with a control character names no client. */
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
 export const hasControlCharacters = (value: string) => /[\x00-\x1f\x7f]/.test(value);

@@ -127,7 +127,7 @@ export class KeyRing {
     const live = this.keys.filter((k) => k.row.retire_at === null || k.row.retire_at > now);
     const kid = signingRow(live.map((k) => k.row), now)?.kid;
     this.current = live.find((k) => k.row.kid === kid)?.signer ?? null;
-    this.jwksJson = JSON.stringify({ keys: live.map((k) => JSON.parse(k.row.public_jwk)) });
+    this.jwksJson = JSON.stringify({ keys: live.map((k) => JSON.parse(k.row.public_jwk) as object) });
     const future = live.flatMap((k) => [k.row.activate_at, k.row.retire_at ?? Infinity]).filter((t) => t > now);
     this.nextTransition = Math.min(Infinity, ...future);
   }

@@ -101,7 +101,7 @@ export class Pkcs11SessionPool {
       try {
         this.lib.C_Login(sessions[0]!, pkcs11js.CKU_USER, this.settings.pin);
       } catch (err) {
-        if ((err as { code?: number }).code !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) throw new Error(`login refused: ${describe(err)}`);
+        if ((err as { code?: number }).code !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) throw new Error(`login refused: ${describe(err)}`, { cause: err });
       }
       this.idle = sessions;
       this.up = true;
