@@ -25,13 +25,17 @@ interface ConnectionState {
   readonly peers: AddressConnections;
   /** Requests received and not yet answered (more than one only when pipelined). */
   active: number;
+  /** Requests received on the connection so far. */
+  requests: number;
 }
 
 const STATE = Symbol('d1authz.connection');
 type TrackedSocket = Socket & { [STATE]?: ConnectionState; _parent?: Socket };
 /** The connection a response belongs to, kept on the response: by its 'close', node may have cleared req.socket. */
 const CONNECTION = Symbol('d1authz.response-connection');
-type TrackedResponse = ServerResponse & { [CONNECTION]?: TrackedSocket };
+/** The socket HTTP is written on (for TLS the TLS socket, which closes with close_notify). */
+const STREAM = Symbol('d1authz.response-stream');
+type TrackedResponse = ServerResponse & { [CONNECTION]?: TrackedSocket; [STREAM]?: Socket };
 
 /** The TCP socket under a request: for TLS, node's TLSSocket keeps it as `_parent`. */
 const tcpSocket = (socket: Socket): TrackedSocket => (socket as TrackedSocket)._parent ?? socket;
@@ -85,7 +89,7 @@ export function capConnections(server: Server, limits: ConnectionLimits, onRefus
     if (peers === undefined) byAddress.set(address, (peers = { count: 0, idle: new Set() }));
     peers.count++;
     open++;
-    socket[STATE] = { address, peers, active: 0 };
+    socket[STATE] = { address, peers, active: 0, requests: 0 };
     all.add(socket);
     socket.once('close', () => {
       all.delete(socket);
@@ -96,12 +100,18 @@ export function capConnections(server: Server, limits: ConnectionLimits, onRefus
     if (open > near) closeIdle(first(idle));
   });
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  // First of the 'request' listeners: the answer must not be begun before its keep-alive is decided.
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = tcpSocket(req.socket);
     const state = socket[STATE];
     if (state === undefined) return;
     if (state.active++ === 0) forgetIdle(socket);
+    // RFC 9112 §9.6: a server that sends "close" "MUST initiate closure of the connection" after that
+    // response. node:http, at maxRequestsPerSocket, sends `Connection: close` but keeps the connection
+    // and answers what follows 503; a response that is not kept alive is closed after it is sent.
+    if (++state.requests >= limits.maxRequestsPerConnection) res.shouldKeepAlive = false;
     (res as TrackedResponse)[CONNECTION] = socket;
+    (res as TrackedResponse)[STREAM] = req.socket;
     // One shared listener, no closure per request: this is on the token path.
     res.on('close', responseClosed);
   });
@@ -111,7 +121,7 @@ export function capConnections(server: Server, limits: ConnectionLimits, onRefus
     const state = socket?.[STATE];
     if (socket === undefined || state === undefined || --state.active > 0 || socket.destroyed) return;
     if (draining) {
-      socket.destroySoon();
+      (this[STREAM] ?? socket).destroySoon();
       return;
     }
     idle.add(socket);
