@@ -21,6 +21,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ConnectionLimits } from '../transport/connection-limits.js';
 import { compilePattern, type RouteRule } from './routes.js';
+import { D1AuthzError } from '@d1-authz/guard';
 
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const METHOD = /^[A-Za-z]+$/;
@@ -77,8 +78,11 @@ export interface GatewayConfig {
   readonly connectionLimits?: ConnectionLimits;
 }
 
-export class GatewayConfigError extends Error {
+export class GatewayConfigError extends D1AuthzError {
   override readonly name = 'GatewayConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_GATEWAY_CONFIG', message, options);
+  }
 }
 
 export interface GatewayOverrides {

@@ -4,9 +4,13 @@ import type { TokenConfirmation } from '../../protocol/mtls.js';
 import type { IssuedToken } from '../../protocol/token-endpoint.js';
 import type { Client } from '../clients/client.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import { D1AuthzError } from '@d1-authz/guard';
 
-export class NoSigningKeyError extends Error {
+export class NoSigningKeyError extends D1AuthzError {
   override readonly name = 'NoSigningKeyError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NO_SIGNING_KEY', message, options);
+  }
 }
 
 export interface TokenPolicy {
