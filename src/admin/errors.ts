@@ -2,7 +2,7 @@
  * Errors of the admin API, in the same shape as every other error of the server
  * (`{"error": ..., "error_description": ...}`); `detail` is logged, never sent.
  */
-import { D1AuthzError, type ErrorCode } from '@d1-authz/guard';
+import { D1AuthzError, type ErrorCode } from '../errors/d1authz-error.js';
 import { answerOf } from '../errors/answer.js';
 import { errorEntry } from '../errors/error-table.js';
 import { OAuthError } from '../protocol/oauth-error.js';

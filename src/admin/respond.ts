@@ -1,6 +1,6 @@
 /** The admin API's error responses: one shape, the challenge on 401, nothing internal sent. */
 import type { FastifyInstance } from 'fastify';
-import { bearerChallenge, errorBody } from '@d1-authz/guard';
+import { bearerChallenge, errorBody } from '../errors/error-body.js';
 import { AdminApiError, toAdminApiError } from './errors.js';
 
 const REALM = 'd1-authz-admin';

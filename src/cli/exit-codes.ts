@@ -1,5 +1,5 @@
 /** The CLI's exit codes (defined with the error table, which gives each error its code) and its usage error. */
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 import { loadMasterKey } from '../domain/keys/local/master-key.js';
 import { sqlitePath } from '../store/sqlite-path.js';
 import { clientCommands } from './client-commands.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config, type ConfigInput } from './schema.js';
 import { closest, ENV_PREFIX, envName, OTHER_ENV_NAMES, TEST_ENV_PREFIX } from './setting-names.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 export { envName } from './setting-names.js';
 

@@ -1,5 +1,5 @@
 /** An error of the family as the HTTP answer its table entry names (shared by the token listener and the admin API). */
-import type { D1AuthzError, ErrorCode } from '@d1-authz/guard';
+import type { D1AuthzError, ErrorCode } from './d1authz-error.js';
 import type { HttpAnswer } from './error-table.js';
 
 export interface Answer {

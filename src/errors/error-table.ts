@@ -4,7 +4,7 @@
  * testing classes one by one; the README's "Errors" table lists the same codes (a test checks both
  * ways). Pure data: every layer may import it.
  */
-import { GUARD_ERROR_CODES, type ErrorCode } from '@d1-authz/guard';
+import type { ErrorCode } from './d1authz-error.js';
 import { EXIT_FAILED, EXIT_USAGE } from './exit-codes.js';
 
 export interface HttpAnswer {
@@ -90,19 +90,24 @@ export const SERVER_ERROR_CODES = {
   ERR_STORE_SETUP: { exit: EXIT_USAGE, meaning: 'the store named by D1AUTHZ_DATABASE_URL does not exist or is not set up' },
 } as const satisfies Record<ErrorCode, ErrorEntry>;
 
-/** The guard's codes: answered by resource servers (and the gateway), never by the CLI. */
-const GUARD_CODES = Object.fromEntries(
-  Object.entries(GUARD_ERROR_CODES).map(([code, e]) => {
-    const entry: ErrorEntry = {
-      ...('status' in e ? { http: answer(e.status, e.oauthError) } : {}),
-      exit: EXIT_FAILED,
-      meaning: e.meaning,
-    };
-    return [code, entry];
-  }),
-) as Record<keyof typeof GUARD_ERROR_CODES, ErrorEntry>;
+/**
+ * The guard's codes (packages/guard/src/error-codes.ts, which test/errors/ holds this copy to):
+ * answered by resource servers and the gateway, never by the CLI.
+ */
+const GUARD_CODES = {
+  ERR_GUARD_NO_CREDENTIALS: { http: answer(401, 'unauthorized'), exit: EXIT_FAILED, meaning: 'the request carries no access token (bare Bearer challenge, RFC 6750 §3.1)' },
+  ERR_GUARD_INVALID_REQUEST: { http: answer(400, 'invalid_request'), exit: EXIT_FAILED, meaning: 'the Authorization header is malformed' },
+  ERR_GUARD_INVALID_TOKEN: { http: answer(401, 'invalid_token'), exit: EXIT_FAILED, meaning: 'the access token is not valid (signature, issuer, audience, time, binding, revoked)' },
+  ERR_GUARD_INSUFFICIENT_SCOPE: { http: answer(403, 'insufficient_scope'), exit: EXIT_FAILED, meaning: 'the access token lacks a scope the request needs' },
+  ERR_GUARD_UNAVAILABLE: { http: answer(503, 'temporarily_unavailable'), exit: EXIT_FAILED, meaning: 'the guard cannot decide now (no signing keys, revocation status unknown)' },
+  ERR_JWKS_UNAVAILABLE: { exit: EXIT_FAILED, meaning: 'no key set could be fetched from the JWKS endpoint (answered as ERR_GUARD_UNAVAILABLE)' },
+  ERR_JWKS_NO_MATCHING_KEY: { exit: EXIT_FAILED, meaning: 'no key of the JWKS fits the token (answered as ERR_GUARD_INVALID_TOKEN)' },
+  ERR_JWKS_AMBIGUOUS_KEY: { exit: EXIT_FAILED, meaning: 'more than one key of the JWKS fits the token (answered as ERR_GUARD_INVALID_TOKEN)' },
+  ERR_INTROSPECTION_FAILED: { exit: EXIT_FAILED, meaning: 'the introspection endpoint could not be asked or gave no usable answer' },
+  ERR_REVOCATION_FEED: { exit: EXIT_FAILED, meaning: 'the revocation feed is not loaded, stale, or answered badly' },
+} as const satisfies Record<ErrorCode, ErrorEntry>;
 
-export const ERROR_TABLE: Readonly<Record<ServerErrorCode | keyof typeof GUARD_ERROR_CODES, ErrorEntry>> = { ...SERVER_ERROR_CODES, ...GUARD_CODES };
+export const ERROR_TABLE: Readonly<Record<ServerErrorCode | keyof typeof GUARD_CODES, ErrorEntry>> = { ...SERVER_ERROR_CODES, ...GUARD_CODES };
 
 export type ServerErrorCode = keyof typeof SERVER_ERROR_CODES;
 export type KnownErrorCode = keyof typeof ERROR_TABLE;

@@ -21,7 +21,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ConnectionLimits } from '../transport/connection-limits.js';
 import { compilePattern, type RouteRule } from './routes.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const METHOD = /^[A-Za-z]+$/;

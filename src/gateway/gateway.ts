@@ -16,7 +16,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { createGuard, createIntrospectionCheck, createRevocationFeed, errorBody, GuardError, type Guard, type RevocationFeed, type VerifiedToken } from '@d1-authz/guard';
+import { createGuard, createIntrospectionCheck, createRevocationFeed, GuardError, type Guard, type RevocationFeed, type VerifiedToken } from '@d1-authz/guard';
+import { errorBody } from '../errors/error-body.js';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
 import { OAuthError } from '../protocol/oauth-error.js';
 import { DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER } from '../tls/client-certificate.js';
@@ -182,7 +183,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
       if (!(err instanceof GuardError)) throw err;
       request.gatewayOutcome = err.code ?? 'unauthorized';
       request.gatewayDetail = err.description;
-      return reply.code(err.status).headers(err.headers).type('application/json').send(err.serializedBody);
+      return reply.code(err.status).headers(err.headers).type('application/json').send(errorBody(err.body.error, err.body.error_description));
     }
     return undefined;
   });

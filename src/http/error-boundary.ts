@@ -3,7 +3,8 @@
  * nothing internal (messages, stacks) reaches the client. Private details go to the log.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { D1AuthzError, errorBody, GuardError } from '@d1-authz/guard';
+import { D1AuthzError } from '../errors/d1authz-error.js';
+import { errorBody } from '../errors/error-body.js';
 import { errorEntry, SERVER_ERROR_CODES } from '../errors/error-table.js';
 import { answerOf } from '../errors/answer.js';
 import { invalidRequest, OAuthError, type OAuthErrorCode } from '../protocol/oauth-error.js';
@@ -14,9 +15,8 @@ const NOT_FOUND_BODY = errorBody(NOT_FOUND.error, NOT_FOUND.description);
 
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
-  // The error table says which errors have an answer of their own; the others are a 500. A guard's
-  // answer is a resource server's, not this server's.
-  const http = err instanceof D1AuthzError && !(err instanceof GuardError) ? errorEntry(err.errorCode)?.http : undefined;
+  // The error table says which errors have an answer of their own; the others are a 500.
+  const http = err instanceof D1AuthzError ? errorEntry(err.errorCode)?.http : undefined;
   if (http) {
     const a = answerOf(err as D1AuthzError, http);
     return new OAuthError(a.error as OAuthErrorCode, a.status, a.description, a.detail, a.headers, a.errorCode);

@@ -2,7 +2,7 @@
  * An OAuthError as an HTTP answer (RFC 6749 §5.2), framework-free: the error boundary (Fastify routes)
  * and the token listener (node:http) send the same bytes for the same error.
  */
-import { basicChallenge, errorBody } from '@d1-authz/guard';
+import { basicChallenge, errorBody } from '../errors/error-body.js';
 import type { OAuthError } from '../protocol/oauth-error.js';
 
 export interface ErrorResponse {

@@ -8,7 +8,7 @@
  * collapsing inner whitespace and case folding (the caseIgnoreMatch of RFC 4517 that directory
  * strings use in practice). Framework-free: pure string work.
  */
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 /** Short names for the usual OIDs, and the aliases operators type. */
 const TYPE_ALIASES: Readonly<Record<string, string>> = {

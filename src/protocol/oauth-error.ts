@@ -2,7 +2,7 @@
  * The one error type of the protocol core. `description` is public (sent as
  * `error_description`); `detail` is private: it is logged, never sent.
  */
-import { D1AuthzError, type ErrorCode } from '@d1-authz/guard';
+import { D1AuthzError, type ErrorCode } from '../errors/d1authz-error.js';
 
 export type OAuthErrorCode =
   | 'invalid_request'

@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { sqlitePath } from './sqlite-path.js';
 import type { Database } from './schema.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 

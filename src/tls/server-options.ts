@@ -15,7 +15,7 @@ import { createSecureContext, type SecureContextOptions, type Server as TlsServe
 import { ConfigError, envName } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { INTERMEDIATE_CIPHERS, MIN_TLS_VERSION } from './cipher-profile.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 export type TlsConfig = Pick<Config, 'tlsCert' | 'tlsKey' | 'tlsClientCa'> & { readonly tlsCiphers?: string };
 

@@ -10,7 +10,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorBody } from '@d1-authz/guard';
+import { errorBody } from '../errors/error-body.js';
 
 /** What a refusal below the app is reported as (a log line, a metric). */
 export interface TransportRefusal {

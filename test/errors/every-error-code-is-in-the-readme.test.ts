@@ -1,12 +1,18 @@
 /**
  * The README's "Errors" table and the error table the server reads list the same codes, with the same
- * HTTP answer, admin answer and exit code; and every error class of the server, CLI, gateway and
- * guard is a D1AuthzError whose code is in the table.
+ * HTTP answer, admin answer and exit code; every error class of the server, CLI, gateway and guard is
+ * of the family (the server's root or the guard's) with a code of the table; and the guard's root,
+ * codes and serializer agree with the server's.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { D1AuthzError, GuardError, GUARD_ERROR_CODES } from '@d1-authz/guard';
+import * as guardBody from '../../packages/guard/src/error-body.js';
+import { D1AuthzError as GuardRoot } from '../../packages/guard/src/error-family.js';
+import { GUARD_ERROR_CODES } from '../../packages/guard/src/error-codes.js';
+import { GuardError } from '../../packages/guard/src/errors.js';
+import { D1AuthzError } from '../../src/errors/d1authz-error.js';
+import * as serverBody from '../../src/errors/error-body.js';
 import { ERROR_TABLE, errorEntry, type ErrorEntry } from '../../src/errors/error-table.js';
 import { AdminApiError } from '../../src/admin/errors.js';
 import { UsageError } from '../../src/cli/exit-codes.js';
@@ -74,17 +80,41 @@ describe('the error table', () => {
     for (const code of readmeRows().keys()) assert.ok(Object.hasOwn(ERROR_TABLE, code), `${code} (README) is in src/errors/error-table.ts`);
   });
 
-  it('has the guard\'s codes, with the guard\'s answers', () => {
+  it('has the guard\'s codes, with the guard\'s answers and meanings, and no other ERR_GUARD_ code', () => {
     for (const [code, g] of Object.entries(GUARD_ERROR_CODES)) {
       const entry = errorEntry(code as `ERR_${string}`);
       assert.ok(entry, code);
+      assert.equal(entry.meaning, g.meaning, code);
       if ('status' in g) assert.deepEqual(entry.http, { status: g.status, error: g.oauthError }, code);
       else assert.equal(entry.http, undefined, code);
     }
+    for (const code of Object.keys(ERROR_TABLE).filter((c) => c.startsWith('ERR_GUARD_'))) assert.ok(Object.hasOwn(GUARD_ERROR_CODES, code), code);
+  });
+
+  it('the guard\'s root has the server root\'s fields, set the same way', () => {
+    const init = { status: 503, oauthError: 'temporarily_unavailable', description: 'public', detail: 'private', cause: 'why' };
+    const server = new D1AuthzError('ERR_X', 'message', init);
+    const guard = new GuardRoot('ERR_X', 'message', init);
+    assert.deepEqual(Object.keys(guard).sort(), Object.keys(server).sort());
+    for (const key of ['errorCode', 'status', 'oauthError', 'description', 'detail', 'message', 'cause'] as const) assert.equal(guard[key], server[key], key);
+    assert.equal(new GuardRoot('ERR_X', 'm').description, new D1AuthzError('ERR_X', 'm').description);
+  });
+
+  it('the guard\'s serializer writes the server\'s bytes', () => {
+    const texts = ['plain', 'with "quotes" and \\ backslash', 'tab\tand\r\nnewline', 'non-ascii é ✓', ''];
+    for (const t of texts) {
+      assert.equal(guardBody.errorBody('invalid_request', t), serverBody.errorBody('invalid_request', t), t);
+      assert.equal(guardBody.quoteHeaderValue(t), serverBody.quoteHeaderValue(t), t);
+      const challenge = { realm: t, error: 'invalid_token', description: t, scope: 'a b' };
+      assert.equal(guardBody.bearerChallenge(challenge), serverBody.bearerChallenge(challenge), t);
+      assert.equal(guardBody.bearerChallenge({ realm: t }), serverBody.bearerChallenge({ realm: t }), t);
+      assert.equal(guardBody.basicChallenge(t), serverBody.basicChallenge(t), t);
+    }
+    assert.equal(serverBody.errorBody('invalid_request', 'x'), '{"error":"invalid_request","error_description":"x"}');
   });
 
   it('every error class is a D1AuthzError with a code of the table', () => {
-    const errors: D1AuthzError[] = [
+    const errors: (D1AuthzError | GuardRoot)[] = [
       new OAuthError('invalid_request', 400, 'x'),
       invalidClient('d'),
       lockedOut(3, 'd'),
@@ -119,7 +149,9 @@ describe('the error table', () => {
       new RevocationFeedError('x'),
     ];
     for (const err of errors) {
-      assert.ok(err instanceof D1AuthzError, err.name);
+      // The guard's classes are of the guard's root, every other of the server's.
+      const guardClass = err instanceof GuardError || err instanceof JwksUnavailableError || err instanceof NoMatchingKeyError || err instanceof AmbiguousKeyError || err instanceof IntrospectionError || err instanceof RevocationFeedError;
+      assert.ok(guardClass ? err instanceof GuardRoot : err instanceof D1AuthzError, err.name);
       assert.match(err.errorCode, /^ERR_[A-Z0-9_]+$/, err.name);
       assert.ok(errorEntry(err.errorCode), `${err.name}: ${err.errorCode} is in the table`);
     }

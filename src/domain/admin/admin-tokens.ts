@@ -8,7 +8,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AdminRole, AdminTokenRecord, AdminTokenRepository } from '../../store/admin-token-repository.js';
 import { limitConcurrency } from '../clients/concurrency-limit.js';
 import { hashSecret, verifySecret } from '../clients/secret-hash.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export type { AdminRole } from '../../store/admin-token-repository.js';
 export const ADMIN_ROLES: readonly AdminRole[] = ['admin', 'viewer'];

@@ -15,7 +15,7 @@
  */
 import type { ClientRecord, ClientRepository } from '../../store/client-repository.js';
 import { CLIENT_ID_PATTERN } from './client.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export class StoreUnavailableError extends D1AuthzError {
   override readonly name = 'StoreUnavailableError';

@@ -6,7 +6,7 @@ import { generateSecret, hashSecret } from './secret-hash.js';
 import { secretForm } from './secret-form.js';
 import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';
 import { clientChange, type AdminAuditLog } from '../audit/admin-audit.js';
-import { D1AuthzError, type ErrorCode } from '@d1-authz/guard';
+import { D1AuthzError, type ErrorCode } from '../../errors/d1authz-error.js';
 
 /** Its message is public: the admin API sends it as the error_description, the CLI prints it. */
 export class ClientAdminError extends D1AuthzError {

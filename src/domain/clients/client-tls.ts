@@ -6,7 +6,7 @@ import { displayOrderToRfc4514, isValidDn } from '../../protocol/distinguished-n
 import { expectedCertificate, subjectValueCount } from '../../protocol/mtls.js';
 import type { ClientTlsPatch } from '../../store/client-repository.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type Client, type TokenEndpointAuthMethod } from './client.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 /** As the admin gives them; an empty string or null clears a value. */
 export interface ClientTlsSettings {

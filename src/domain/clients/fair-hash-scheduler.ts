@@ -7,7 +7,7 @@
  * address takes the place of the newest waiting verification of the busiest one, which is refused.
  * So the first verification of a new address waits for one slot to free, whatever the flood.
  */
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 export class HashCapacityError extends D1AuthzError {
   override readonly name = 'HashCapacityError';
   constructor(message: string, options?: { cause?: unknown }) {

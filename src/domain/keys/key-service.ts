@@ -12,7 +12,7 @@ import { LocalKeyProvider } from './local/local-provider.js';
 import { MasterKeyError } from './local/master-key.js';
 import { keyState, signingRow, type KeyState } from './key-ring.js';
 import type { GeneratedKey } from './signer.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export interface KeyInfo {
   readonly kid: string;

@@ -5,7 +5,7 @@
  * ring, the token issuer and the admin services know only these interfaces.
  */
 import type { SigningAlgorithm } from '../../config/schema.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export interface Signer {
   readonly kid: string;

@@ -19,7 +19,7 @@ import { addressCounterKey, clientCounterKey, type CounterKey, type LockoutCount
 import type { Attempt, FailedAttempt } from './attempt.js';
 import { lockoutAddress } from './lockout-address.js';
 import { retentionMs, type LockoutSettings } from './lockout-policy.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export class LockedOutError extends D1AuthzError {
   override readonly name = 'LockedOutError';

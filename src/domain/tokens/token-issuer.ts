@@ -4,7 +4,7 @@ import type { TokenConfirmation } from '../../protocol/mtls.js';
 import type { IssuedToken } from '../../protocol/token-endpoint.js';
 import type { Client } from '../clients/client.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export class NoSigningKeyError extends D1AuthzError {
   override readonly name = 'NoSigningKeyError';

@@ -10,7 +10,7 @@ import { handleRevocationRequest, type RevocationEndpointDeps } from '../../prot
 import type { ClientRequest } from '../../protocol/client-authentication.js';
 import type { ClientCertificateSource } from '../../tls/client-certificate.js';
 import type { SourceAddress } from '../source-address.js';
-import { errorBody } from '@d1-authz/guard';
+import { errorBody } from '../../errors/error-body.js';
 
 export interface TokenStatusDeps {
   readonly introspection: IntrospectionEndpointDeps;

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { sqlitePath } from '../../../store/sqlite-path.js';
-import { D1AuthzError } from '@d1-authz/guard';
+import { D1AuthzError } from '../../../errors/d1authz-error.js';
 
 export class MasterKeyError extends D1AuthzError {
   override readonly name = 'MasterKeyError';
