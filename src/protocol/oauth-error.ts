@@ -15,7 +15,7 @@ export type OAuthErrorCode =
   | 'temporarily_unavailable'
   | 'server_error';
 
-/** The stable code of an OAuth answer that no other error class carries in (see src/errors/error-table.ts). */
+/** The stable code of an answer made here, not from another error of the family (src/errors/error-table.ts lists them). */
 function errorCodeOf(code: OAuthErrorCode, status: number): ErrorCode {
   if (status === 405) return 'ERR_METHOD_NOT_ALLOWED';
   if (status === 413) return 'ERR_BODY_TOO_LARGE';
@@ -39,7 +39,7 @@ export class OAuthError extends D1AuthzError {
     /** The code of the error this answer stands for, when it is not the answer's own. */
     errorCode: ErrorCode = errorCodeOf(code, status),
   ) {
-    super(errorCode, `${code}: ${description}`, { status, oauthError: code, description, ...(detail === undefined ? {} : { detail }) });
+    super(errorCode, `${code}: ${description}`, { status, oauthError: code, description, detail });
     this.code = code;
     this.headers = headers;
   }

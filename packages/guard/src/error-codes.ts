@@ -1,4 +1,4 @@
-/** The guard's part of the error table (the server's table, and the README's, include it). */
+/** The guard's error codes (the server's error table and the README's list them too; a test checks they agree). */
 import type { ErrorCode } from './error-family.js';
 
 export interface ErrorCodeEntry {

@@ -1,11 +1,11 @@
 /**
- * The root of every error d1-authz throws, in the server, its CLI and gateway, and this guard (as
- * jose does with one root and `ERR_*` codes). It lives in the guard because the guard is the leaf
- * both sides may import: the server's error classes extend it through `@d1-authz/guard`.
+ * The root of every error the guard throws (as jose does: one root, stable `ERR_*` codes). The
+ * server's root (src/errors/d1authz-error.ts) has the same fields: the guard is a leaf and imports
+ * nothing from the server, and the server does not tie its errors to the installed guard's version.
  *
  * `errorCode` is stable: scripts and alerts may match on it (the README lists every one). It is not
- * named `code` because `GuardError.code` and `OAuthError.code` were the RFC 6749 / RFC 6750 error
- * code before this root existed, and resource servers read them.
+ * named `code` because `GuardError.code` was the RFC 6750 error code before this root existed, and
+ * resource servers read it.
  */
 export type ErrorCode = `ERR_${string}`;
 
