@@ -1,7 +1,7 @@
 /**
  * Import boundaries (`npm run test:boundaries`). Imports run one way, from the outside in:
  *
- *   cli → app → admin → http, gateway → config, tls, transport, cluster → protocol → domain → store → model
+ *   cli → app → admin → http, gateway → config, tls, transport, cluster → protocol → domain → store → model → errors
  *
  * Each layer may import itself and any layer to its right, never one to its left.
  * - cli (src/cli): the command line; the only code that may start everything.
@@ -17,40 +17,43 @@
  *   from storage.
  * - store (src/store): Kysely repositories; they map rows to model types.
  * - model (src/model): plain types and pure rules shared by every layer (scope grammar, DN form,
- *   certificate matching, lockout arithmetic); imports nothing from src.
+ *   certificate matching, lockout arithmetic); imports nothing from src but errors.
+ * - errors (src/errors): the error root, its code table and the one serializer of error bodies and
+ *   challenges; every layer may throw and answer with them; imports nothing else from src.
  * - guard (packages/guard/src): a leaf; it imports nothing from src.
  */
 
 /** A layer's folder pattern and the patterns it must not import from. */
 const LAYERS = [
-  { name: 'model', path: '^src/model/', allowed: ['^src/model/'] },
-  { name: 'store', path: '^src/store/', allowed: ['^src/(store|model)/'] },
-  { name: 'domain', path: '^src/domain/', allowed: ['^src/(domain|store|model)/'] },
-  { name: 'protocol', path: '^src/protocol/', allowed: ['^src/(protocol|domain|model)/'] },
+  { name: 'errors', path: '^src/errors/', allowed: ['^src/errors/'] },
+  { name: 'model', path: '^src/model/', allowed: ['^src/(model|errors)/'] },
+  { name: 'store', path: '^src/store/', allowed: ['^src/(store|model|errors)/'] },
+  { name: 'domain', path: '^src/domain/', allowed: ['^src/(domain|store|model|errors)/'] },
+  { name: 'protocol', path: '^src/protocol/', allowed: ['^src/(protocol|domain|model|errors)/'] },
   {
     name: 'infrastructure',
     path: '^src/(config|tls|transport|cluster)/',
-    allowed: ['^src/(config|tls|transport|cluster|protocol|domain|store|model)/'],
+    allowed: ['^src/(config|tls|transport|cluster|protocol|domain|store|model|errors)/'],
   },
   {
     name: 'http',
     path: '^src/http/',
-    allowed: ['^src/(http|config|tls|transport|cluster|protocol|domain|store|model)/'],
+    allowed: ['^src/(http|config|tls|transport|cluster|protocol|domain|store|model|errors)/'],
   },
   {
     name: 'gateway',
     path: '^src/gateway/',
-    allowed: ['^src/(gateway|config|tls|transport|cluster|protocol|domain|store|model)/'],
+    allowed: ['^src/(gateway|config|tls|transport|cluster|protocol|domain|store|model|errors)/'],
   },
   {
     name: 'admin',
     path: '^src/admin/',
-    allowed: ['^src/(admin|http|config|tls|transport|cluster|protocol|domain|store|model)/'],
+    allowed: ['^src/(admin|http|config|tls|transport|cluster|protocol|domain|store|model|errors)/'],
   },
   {
     name: 'app',
     path: '^src/[^/]+$',
-    allowed: ['^src/[^/]+$', '^src/(admin|http|gateway|config|tls|transport|cluster|protocol|domain|store|model)/'],
+    allowed: ['^src/[^/]+$', '^src/(admin|http|gateway|config|tls|transport|cluster|protocol|domain|store|model|errors)/'],
   },
 ];
 

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { errorBody } from '../errors/error-body.js';
 
 export const CONSOLE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; " +
@@ -36,7 +37,7 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   const files = assets();
   app.get<{ Params: { file?: string } }>('/console/:file?', async (request, reply) => {
     const asset = files.get(request.params.file || 'index.html');
-    if (!asset) return reply.code(404).type('application/json; charset=utf-8').send({ error: 'not_found', error_description: 'no such resource' });
+    if (!asset) return reply.code(404).type('application/json; charset=utf-8').send(errorBody('not_found', 'no such resource'));
     return reply
       .header('content-security-policy', CONSOLE_CSP)
       .header('cache-control', 'no-cache')

@@ -1,13 +1,12 @@
-/**
- * The CLI's exit codes, the same for every command (README "Exit codes"):
- * 0 done; 1 the operation failed (no such client, the store refused, ...); 2 bad usage or
- * configuration (unknown option, invalid value, invalid config or clients file): fix the command.
- */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+/** The CLI's exit codes (defined with the error table, which gives each error its code) and its usage error. */
+import { D1AuthzError } from '../errors/d1authz-error.js';
+
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
 
 /** A command line or input file that cannot be acted on: exit 2. */
-export class UsageError extends Error {
+export class UsageError extends D1AuthzError {
   override readonly name = 'UsageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_USAGE', message, options);
+  }
 }

@@ -1,25 +1,21 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/load.js';
-import { ClientAdminError } from '../domain/clients/client-service.js';
-import { KeyAdminError } from '../domain/keys/key-service.js';
-import { loadMasterKey, MasterKeyError } from '../domain/keys/local/master-key.js';
-import { KeyProviderError } from '../domain/keys/signer.js';
+import { D1AuthzError } from '../errors/d1authz-error.js';
+import { loadMasterKey } from '../domain/keys/local/master-key.js';
 import { sqlitePath } from '../store/sqlite-path.js';
 import { clientCommands } from './client-commands.js';
 import { gatewayCommand } from './gateway-command.js';
-import { GatewayConfigError } from '../gateway/config.js';
 import { type GlobalOptions } from './context.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { errorEntry } from '../errors/error-table.js';
 import { emit, printDone, type JsonFlag } from './output.js';
 import { adminTokenCommands } from './admin-token-commands.js';
-import { AdminTokenError } from '../domain/admin/admin-tokens.js';
 import { auditCommand } from './audit-command.js';
 import { lockoutCommands } from './lockout-commands.js';
 import { keyCommands, masterKeyCommands } from './key-commands.js';
 import { serveCommand } from './serve-command.js';
 import { migrateToLatest } from '../store/migrations.js';
-import { openStore, StoreSetupError } from '../store/database.js';
+import { openStore } from '../store/database.js';
 import { configFrom } from './context.js';
 import { packageVersion } from './version.js';
 
@@ -70,9 +66,8 @@ function exitCode(err: unknown): number {
     // --help, --version, and a bare command group's help: not failures.
     return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
   }
-  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof GatewayConfigError || err instanceof StoreSetupError || err instanceof UsageError) return EXIT_USAGE;
-  if (err instanceof ClientAdminError || err instanceof AdminTokenError || err instanceof KeyAdminError || err instanceof KeyProviderError) return EXIT_FAILED;
-  return EXIT_FAILED;
+  // The error table gives each error's exit code; anything else is a failed operation.
+  return err instanceof D1AuthzError ? (errorEntry(err.errorCode)?.exit ?? EXIT_FAILED) : EXIT_FAILED;
 }
 
 program.parseAsync().catch((err: unknown) => {

@@ -2,11 +2,15 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config, type ConfigInput } from './schema.js';
 import { closest, ENV_PREFIX, envName, OTHER_ENV_NAMES, TEST_ENV_PREFIX } from './setting-names.js';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 export { envName } from './setting-names.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends D1AuthzError {
   override readonly name = 'ConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CONFIG', message, options);
+  }
 }
 
 const KEYS = Object.keys(configSchema.shape) as (keyof ConfigInput)[];

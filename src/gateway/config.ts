@@ -22,6 +22,7 @@ import { z } from 'zod';
 import type { ConnectionLimits } from '../transport/connection-limits.js';
 import { SCOPE_TOKEN } from '../model/scope.js';
 import { compilePattern, type RouteRule } from './routes.js';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 const METHOD = /^[A-Za-z]+$/;
 
@@ -77,8 +78,11 @@ export interface GatewayConfig {
   readonly connectionLimits?: ConnectionLimits;
 }
 
-export class GatewayConfigError extends Error {
+export class GatewayConfigError extends D1AuthzError {
   override readonly name = 'GatewayConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_GATEWAY_CONFIG', message, options);
+  }
 }
 
 export interface GatewayOverrides {

@@ -17,6 +17,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { createGuard, createIntrospectionCheck, createRevocationFeed, GuardError, type Guard, type RevocationFeed, type VerifiedToken } from '@d1-authz/guard';
+import { errorBody } from '../errors/error-body.js';
 import { correlationIdFrom } from '../protocol/correlation-id.js';
 import { OAuthError } from '../protocol/oauth-error.js';
 import { DEFAULT_CLIENT_CERT_HEADER, XFCC_HEADER } from '../tls/client-certificate.js';
@@ -28,6 +29,7 @@ import { singletonFieldProblem } from '../transport/singleton-headers.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayTransport } from './transport.js';
 import { findRoute, pathSegments, type RouteRule } from './routes.js';
+import { SERVER_ERROR_CODES } from '../errors/error-table.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,7 +60,13 @@ function sendJson(reply: FastifyReply, status: number, error: string, descriptio
     .code(status)
     .headers({ 'cache-control': 'no-store', ...headers })
     .type('application/json')
-    .send(JSON.stringify({ error, error_description: description }));
+    .send(errorBody(error, description));
+}
+
+/** The gateway's own answers, as the error table writes them. */
+function sendAnswer(reply: FastifyReply, code: 'ERR_UPSTREAM_TIMEOUT' | 'ERR_UPSTREAM_UNAVAILABLE'): FastifyReply {
+  const { status, error, description } = SERVER_ERROR_CODES[code].http;
+  return sendJson(reply, status, error, description);
 }
 
 function withoutConnectionFields<T extends Record<string, unknown>>(headers: T): T {
@@ -176,7 +184,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
       if (!(err instanceof GuardError)) throw err;
       request.gatewayOutcome = err.code ?? 'unauthorized';
       request.gatewayDetail = err.description;
-      return reply.code(err.status).headers(err.headers).type('application/json').send(JSON.stringify(err.body));
+      return reply.code(err.status).headers(err.headers).type('application/json').send(errorBody(err.body.error, err.body.error_description));
     }
     return undefined;
   });
@@ -203,8 +211,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
         request.gatewayOutcome = timedOut ? 'upstream_timeout' : 'upstream_error';
         request.gatewayDetail = `${(error as { code?: string }).code ?? error.name}: ${error.message}`;
-        if (timedOut) sendJson(r as FastifyReply, 504, 'gateway_timeout', 'the upstream service did not answer in time');
-        else sendJson(r as FastifyReply, 502, 'bad_gateway', 'the upstream service is unavailable');
+        sendAnswer(r as FastifyReply, timedOut ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNAVAILABLE');
       },
     });
   });

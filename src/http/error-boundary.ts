@@ -3,24 +3,24 @@
  * nothing internal (messages, stacks) reaches the client. Private details go to the log.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ClientAdminError } from '../domain/clients/client-service.js';
-import { HashCapacityError } from '../domain/clients/client-authenticator.js';
-import { StoreUnavailableError } from '../domain/clients/client-directory.js';
-import { KeyUnavailableError } from '../domain/keys/signer.js';
-import { NoSigningKeyError } from '../domain/tokens/token-issuer.js';
-import { LockedOutError } from '../domain/lockout/lockout.js';
-import { OAuthError, invalidRequest, lockedOut, temporarilyUnavailable } from '../protocol/oauth-error.js';
+import { D1AuthzError } from '../errors/d1authz-error.js';
+import { errorBody } from '../errors/error-body.js';
+import { errorEntry, SERVER_ERROR_CODES } from '../errors/error-table.js';
+import { answerOf } from '../errors/answer.js';
+import { invalidRequest, OAuthError, type OAuthErrorCode } from '../protocol/oauth-error.js';
 import { oauthErrorResponse } from './oauth-error-response.js';
+
+const NOT_FOUND = SERVER_ERROR_CODES.ERR_NOT_FOUND.http;
+const NOT_FOUND_BODY = errorBody(NOT_FOUND.error, NOT_FOUND.description);
 
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
-  if (err instanceof LockedOutError) return lockedOut(err.retryAfterSeconds, err.message);
-  if (err instanceof StoreUnavailableError || err instanceof NoSigningKeyError || err instanceof HashCapacityError) {
-    return temporarilyUnavailable(err.message, err instanceof StoreUnavailableError ? 5 : 1);
+  // The error table says which errors have an answer of their own; the others are a 500.
+  const http = err instanceof D1AuthzError ? errorEntry(err.errorCode)?.http : undefined;
+  if (http) {
+    const a = answerOf(err as D1AuthzError, http);
+    return new OAuthError(a.error as OAuthErrorCode, a.status, a.description, a.detail, a.headers, a.errorCode);
   }
-  // The HSM reconnects every second; a couple of seconds lets it come back before the client retries.
-  if (err instanceof KeyUnavailableError) return temporarilyUnavailable(err.message, 2);
-  if (err instanceof ClientAdminError) return invalidRequest(err.message);
   const status = (err as FastifyError | undefined)?.statusCode;
   if (status === 413) return new OAuthError('invalid_request', 413, 'the request body is too large', (err as Error).message);
   // RFC 6749 §5.2 makes a wrong content type invalid_request, a 400: not the framework's 415.
@@ -41,7 +41,7 @@ export function sendOAuthError(error: OAuthError, request: FastifyRequest, reply
 export function installErrorBoundary(app: FastifyInstance, realm: string): void {
   app.setErrorHandler((err, request, reply) => sendOAuthError(toOAuthError(err), request, reply, realm));
   app.setNotFoundHandler((request, reply) => {
-    request.outcome = 'not_found';
-    return reply.code(404).type('application/json').send('{"error":"not_found","error_description":"no such resource"}');
+    request.outcome = NOT_FOUND.error;
+    return reply.code(NOT_FOUND.status).type('application/json').send(NOT_FOUND_BODY);
   });
 }

@@ -8,6 +8,7 @@
  * collapsing inner whitespace and case folding (the caseIgnoreMatch of RFC 4517 that directory
  * strings use in practice). Framework-free: pure string work.
  */
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 /** Short names for the usual OIDs, and the aliases operators type. */
 const TYPE_ALIASES: Readonly<Record<string, string>> = {
@@ -30,8 +31,11 @@ const TYPE_ALIASES: Readonly<Record<string, string>> = {
 const TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)$/;
 const MAX_DN_LENGTH = 1024;
 
-export class DistinguishedNameError extends Error {
+export class DistinguishedNameError extends D1AuthzError {
   override readonly name = 'DistinguishedNameError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_DISTINGUISHED_NAME', message, options);
+  }
 }
 
 /** Splits on `separator` where it is not escaped by a backslash. */

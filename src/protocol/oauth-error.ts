@@ -2,6 +2,8 @@
  * The one error type of the protocol core. `description` is public (sent as
  * `error_description`); `detail` is private: it is logged, never sent.
  */
+import { D1AuthzError, type ErrorCode } from '../errors/d1authz-error.js';
+
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -13,18 +15,33 @@ export type OAuthErrorCode =
   | 'temporarily_unavailable'
   | 'server_error';
 
-export class OAuthError extends Error {
+/** The stable code of an answer made here, not from another error of the family (src/errors/error-table.ts lists them). */
+function errorCodeOf(code: OAuthErrorCode, status: number): ErrorCode {
+  if (status === 405) return 'ERR_METHOD_NOT_ALLOWED';
+  if (status === 413) return 'ERR_BODY_TOO_LARGE';
+  if (status === 429) return 'ERR_LOCKED_OUT';
+  return `ERR_${code.toUpperCase()}`;
+}
+
+export class OAuthError extends D1AuthzError {
   override readonly name = 'OAuthError';
+  declare readonly status: number;
+  readonly code: OAuthErrorCode;
+  /** Extra response headers, e.g. Retry-After. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(
-    readonly code: OAuthErrorCode,
-    readonly status: number,
-    readonly description: string,
-    readonly detail?: string,
-    /** Extra response headers, e.g. Retry-After. */
-    readonly headers?: Readonly<Record<string, string>>,
+    code: OAuthErrorCode,
+    status: number,
+    description: string,
+    detail?: string,
+    headers?: Readonly<Record<string, string>>,
+    /** The code of the error this answer stands for, when it is not the answer's own. */
+    errorCode: ErrorCode = errorCodeOf(code, status),
   ) {
-    super(`${code}: ${description}`);
+    super(errorCode, `${code}: ${description}`, { status, oauthError: code, description, detail });
+    this.code = code;
+    this.headers = headers;
   }
 
   toJSON(): { error: OAuthErrorCode; error_description: string } {

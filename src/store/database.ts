@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { sqlitePath } from './sqlite-path.js';
 import type { Database } from './schema.js';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -26,8 +27,11 @@ export interface StoreOptions {
 }
 
 /** The store named by D1AUTHZ_DATABASE_URL does not exist or is not set up; the command would not be run against it. */
-export class StoreSetupError extends Error {
+export class StoreSetupError extends D1AuthzError {
   override readonly name = 'StoreSetupError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORE_SETUP', message, options);
+  }
 }
 
 export function openStore(databaseUrl: string, options: StoreOptions = {}): Store {

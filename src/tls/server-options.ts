@@ -15,6 +15,7 @@ import { createSecureContext, type SecureContextOptions, type Server as TlsServe
 import { ConfigError, envName } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { INTERMEDIATE_CIPHERS, MIN_TLS_VERSION } from './cipher-profile.js';
+import { D1AuthzError } from '../errors/d1authz-error.js';
 
 export type TlsConfig = Pick<Config, 'tlsCert' | 'tlsKey' | 'tlsClientCa'> & { readonly tlsCiphers?: string };
 
@@ -33,7 +34,12 @@ interface TlsMaterial {
   readonly digest: string;
 }
 
-class TlsMaterialError extends Error {}
+class TlsMaterialError extends D1AuthzError {
+  override readonly name = 'TlsMaterialError';
+  constructor(message: string) {
+    super('ERR_TLS_MATERIAL', message);
+  }
+}
 
 const setting = (key: Exclude<keyof TlsConfig, 'tlsCiphers'>) => `${envName(key)} (${key})`;
 

@@ -10,6 +10,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { errorBody } from '../errors/error-body.js';
 
 /** What a refusal below the app is reported as (a log line, a metric). */
 export interface TransportRefusal {
@@ -25,7 +26,7 @@ const JSON_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-const body = (description: string) => JSON.stringify({ error: 'invalid_request', error_description: description });
+const body = (description: string) => errorBody('invalid_request', description);
 
 function rawResponse(status: number, description: string): Buffer {
   const text = body(description);

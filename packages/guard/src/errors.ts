@@ -7,6 +7,8 @@
  * attribute); malformed requests get 400 invalid_request; bad tokens 401 invalid_token; missing
  * scope 403 insufficient_scope with a `scope` attribute.
  */
+import { bearerChallenge, errorBody } from './error-body.js';
+import { D1AuthzError, type ErrorCode } from './error-family.js';
 
 export type GuardErrorCode =
   | 'invalid_request'
@@ -33,29 +35,30 @@ export interface GuardErrorBody {
   error_description: string;
 }
 
-/**
- * RFC 6750 §3 restricts `error_description` to %x20-21 / %x23-5B / %x5D-7E. We keep printable
- * ASCII only (dropping controls, which also rules out header injection) and backslash-escape `"`
- * and `\` so the value is always a valid RFC 9110 quoted-string.
- */
-export function quoteHeaderValue(value: string): string {
-  const printable = value.replace(/[^\x20-\x7e]/g, '');
-  return `"${printable.replace(/["\\]/g, '\\$&')}"`;
-}
+export { quoteHeaderValue } from './error-body.js';
 
-export class GuardError extends Error {
+const ERROR_CODES: Record<GuardErrorCode, ErrorCode> = {
+  invalid_request: 'ERR_GUARD_INVALID_REQUEST',
+  invalid_token: 'ERR_GUARD_INVALID_TOKEN',
+  insufficient_scope: 'ERR_GUARD_INSUFFICIENT_SCOPE',
+  temporarily_unavailable: 'ERR_GUARD_UNAVAILABLE',
+};
+
+export class GuardError extends D1AuthzError {
   override readonly name = 'GuardError';
-  readonly status: GuardErrorStatus;
+  declare readonly status: GuardErrorStatus;
   readonly code: GuardErrorCode | undefined;
-  readonly description: string;
   readonly realm: string;
   readonly scope: readonly string[] | undefined;
 
   constructor(init: GuardErrorInit) {
-    super(init.description, init.cause === undefined ? undefined : { cause: init.cause });
-    this.status = init.status;
+    super(init.code === undefined ? 'ERR_GUARD_NO_CREDENTIALS' : ERROR_CODES[init.code], init.description, {
+      status: init.status,
+      oauthError: init.code ?? 'unauthorized',
+      description: init.description,
+      cause: init.cause,
+    });
     this.code = init.code;
-    this.description = init.description;
     this.realm = init.realm;
     this.scope = init.scope ? Object.freeze([...init.scope]) : undefined;
   }
@@ -66,15 +69,9 @@ export class GuardError extends Error {
    * Without credentials (code undefined) it is just `Bearer realm="api"` (RFC 6750 §3.1).
    */
   get wwwAuthenticate(): string {
-    const parts = [`realm=${quoteHeaderValue(this.realm)}`];
-    if (this.code !== undefined && this.code !== 'temporarily_unavailable') {
-      parts.push(`error=${quoteHeaderValue(this.code)}`);
-      parts.push(`error_description=${quoteHeaderValue(this.description)}`);
-      if (this.code === 'insufficient_scope' && this.scope && this.scope.length > 0) {
-        parts.push(`scope=${quoteHeaderValue(this.scope.join(' '))}`);
-      }
-    }
-    return `Bearer ${parts.join(', ')}`;
+    if (this.code === undefined || this.code === 'temporarily_unavailable') return bearerChallenge({ realm: this.realm });
+    const scope = this.code === 'insufficient_scope' && this.scope && this.scope.length > 0 ? this.scope.join(' ') : undefined;
+    return bearerChallenge({ realm: this.realm, error: this.code, description: this.description, ...(scope === undefined ? {} : { scope }) });
   }
 
   /** Response headers an adapter should send (challenge, except on 503, and no-store). */
@@ -87,6 +84,11 @@ export class GuardError extends Error {
   /** JSON body: `{ error, error_description }`; `error` is "unauthorized" when no code applies. */
   get body(): GuardErrorBody {
     return { error: this.code ?? 'unauthorized', error_description: this.description };
+  }
+
+  /** The body as sent: the shared serializer's bytes. */
+  get serializedBody(): string {
+    return errorBody(this.code ?? 'unauthorized', this.description);
   }
 
   toJSON(): GuardErrorBody {

@@ -44,7 +44,7 @@ export function requireAuth(guard: Guard, options: GuardAdapterOptions = {}): D1
       return undefined;
     } catch (err) {
       if (err instanceof GuardError) {
-        return reply.code(err.status).headers(err.headers).send(err.body);
+        return reply.code(err.status).headers(err.headers).type('application/json; charset=utf-8').send(err.serializedBody);
       }
       throw err;
     }

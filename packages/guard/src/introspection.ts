@@ -16,6 +16,7 @@
 import type { AccessTokenClaims } from './guard.js';
 import { basicAuthorization, checkCredentials, checkEndpoint, parseJsonAnswer, type ResourceServerCredentials } from './client-credentials.js';
 import { createTransport } from './transport.js';
+import { D1AuthzError } from './error-family.js';
 
 export interface IntrospectionCheckOptions extends ResourceServerCredentials {
   /** The introspection endpoint, e.g. `${issuer}/oauth2/introspect` (introspection_endpoint in the metadata). */
@@ -48,8 +49,11 @@ interface Answer {
   readonly until: number;
 }
 
-export class IntrospectionError extends Error {
+export class IntrospectionError extends D1AuthzError {
   override readonly name = 'IntrospectionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INTROSPECTION_FAILED', message, { cause: options?.cause });
+  }
 }
 
 export function createIntrospectionCheck(options: IntrospectionCheckOptions): IntrospectionCheck {

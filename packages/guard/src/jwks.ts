@@ -25,25 +25,29 @@ import { importVerificationKey } from './jws.js';
 import type { VerificationKey } from './jws.js';
 import type { Transport } from './transport.js';
 import type { KeyObject } from 'node:crypto';
+import { D1AuthzError } from './error-family.js';
 
 /** Thrown when no key set could be obtained; the guard maps it to 503. */
-export class JwksUnavailableError extends Error {
+export class JwksUnavailableError extends D1AuthzError {
   override readonly name = 'JwksUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_JWKS_UNAVAILABLE', message, { cause: options?.cause });
+  }
 }
 
 /** No key in the set (even after the refetch the policy allows) fits the token's kid and alg. */
-export class NoMatchingKeyError extends Error {
+export class NoMatchingKeyError extends D1AuthzError {
   override readonly name = 'NoMatchingKeyError';
   constructor() {
-    super('no key in the JWKS matches the token');
+    super('ERR_JWKS_NO_MATCHING_KEY', 'no key in the JWKS matches the token');
   }
 }
 
 /** More than one key fits the token's kid (or the token has no kid) and alg. */
-export class AmbiguousKeyError extends Error {
+export class AmbiguousKeyError extends D1AuthzError {
   override readonly name = 'AmbiguousKeyError';
   constructor() {
-    super('more than one key in the JWKS matches the token');
+    super('ERR_JWKS_AMBIGUOUS_KEY', 'more than one key in the JWKS matches the token');
   }
 }
 

@@ -15,6 +15,7 @@
 import type { AccessTokenClaims } from './guard.js';
 import { basicAuthorization, checkCredentials, checkEndpoint, parseJsonAnswer, type ResourceServerCredentials } from './client-credentials.js';
 import { createTransport } from './transport.js';
+import { D1AuthzError } from './error-family.js';
 
 export interface RevocationFeedOptions extends ResourceServerCredentials {
   /** The feed endpoint: `${issuer}/oauth2/revocations`. */
@@ -54,8 +55,11 @@ export interface RevocationFeed {
   stats(): RevocationFeedStats;
 }
 
-export class RevocationFeedError extends Error {
+export class RevocationFeedError extends D1AuthzError {
   override readonly name = 'RevocationFeedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_REVOCATION_FEED', message, { cause: options?.cause });
+  }
 }
 
 interface Cutoff {

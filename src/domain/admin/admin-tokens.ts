@@ -8,6 +8,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AdminRole, AdminTokenRecord, AdminTokenRepository } from '../../store/admin-token-repository.js';
 import { limitConcurrency } from '../clients/concurrency-limit.js';
 import { hashSecret, verifySecret } from '../clients/secret-hash.js';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export type { AdminRole } from '../../store/admin-token-repository.js';
 export const ADMIN_ROLES: readonly AdminRole[] = ['admin', 'viewer'];
@@ -17,12 +18,18 @@ const NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 /** Verifications waiting at once beyond which a request is refused at once instead of queued. */
 const MAX_PENDING = 16;
 
-export class AdminTokenError extends Error {
+export class AdminTokenError extends D1AuthzError {
   override readonly name = 'AdminTokenError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ADMIN_TOKEN', message, options);
+  }
 }
 
-export class AdminCapacityError extends Error {
+export class AdminCapacityError extends D1AuthzError {
   override readonly name = 'AdminCapacityError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ADMIN_CAPACITY', message, options);
+  }
 }
 
 export interface AdminIdentity {

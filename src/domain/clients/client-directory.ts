@@ -15,9 +15,13 @@
  */
 import type { ClientRecord, ClientRepository } from '../../store/client-repository.js';
 import { CLIENT_ID_PATTERN } from '../../model/client.js';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends D1AuthzError {
   override readonly name = 'StoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORE_UNAVAILABLE', message, options);
+  }
 }
 
 interface Entry {

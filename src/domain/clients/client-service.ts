@@ -6,22 +6,36 @@ import { generateSecret, hashSecret } from './secret-hash.js';
 import { secretForm } from './secret-form.js';
 import { checkClientTls, ClientTlsSettingError, tlsPatch, type ClientTlsSettings } from './client-tls.js';
 import { clientChange, type AdminAuditLog } from '../audit/admin-audit.js';
+import { D1AuthzError, type ErrorCode } from '../../errors/d1authz-error.js';
 
-export class ClientAdminError extends Error {
+/** Its message is public: the admin API sends it as the error_description, the CLI prints it. */
+export class ClientAdminError extends D1AuthzError {
   override readonly name: string = 'ClientAdminError';
+  constructor(message: string, errorCode: ErrorCode = 'ERR_CLIENT_ADMIN') {
+    super(errorCode, message);
+  }
 }
 
 export class ClientNotFoundError extends ClientAdminError {
   override readonly name = 'ClientNotFoundError';
+  constructor(message: string) {
+    super(message, 'ERR_CLIENT_NOT_FOUND');
+  }
 }
 
 export class ClientExistsError extends ClientAdminError {
   override readonly name = 'ClientExistsError';
+  constructor(message: string) {
+    super(message, 'ERR_CLIENT_EXISTS');
+  }
 }
 
 /** The record changed since the version the caller read (an admin API If-Match that no longer holds). */
 export class ClientChangedError extends ClientAdminError {
   override readonly name = 'ClientChangedError';
+  constructor(message: string) {
+    super(message, 'ERR_CLIENT_CHANGED');
+  }
 }
 
 /** Imported secrets shorter than this are refused unless forced (D1 onboarding sometimes dictates one). */

@@ -6,6 +6,7 @@ import { displayOrderToRfc4514, isValidDn } from '../../model/distinguished-name
 import { expectedCertificate, subjectValueCount } from '../../model/client-certificate.js';
 import type { ClientTlsPatch } from '../../store/client-repository.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type Client, type TokenEndpointAuthMethod } from '../../model/client.js';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 /** As the admin gives them; an empty string or null clears a value. */
 export interface ClientTlsSettings {
@@ -21,8 +22,11 @@ export interface ClientTlsSettings {
   readonly subjectDnFromCertificate?: boolean;
 }
 
-export class ClientTlsSettingError extends Error {
+export class ClientTlsSettingError extends D1AuthzError {
   override readonly name = 'ClientTlsSettingError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CLIENT_TLS_SETTING', message, options);
+  }
 }
 
 const DNS_NAME = /^(?=.{1,253}$)(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;

@@ -7,8 +7,12 @@
  * address takes the place of the newest waiting verification of the busiest one, which is refused.
  * So the first verification of a new address waits for one slot to free, whatever the flood.
  */
-export class HashCapacityError extends Error {
+import { D1AuthzError } from '../../errors/d1authz-error.js';
+export class HashCapacityError extends D1AuthzError {
   override readonly name = 'HashCapacityError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HASH_CAPACITY', message, options);
+  }
 }
 
 /** In-process callers name no address: they share the whole budget, not one address's share. */

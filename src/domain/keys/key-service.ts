@@ -12,6 +12,7 @@ import { LocalKeyProvider } from './local/local-provider.js';
 import { MasterKeyError } from './local/master-key.js';
 import { keyState, signingRow, type KeyState } from './key-ring.js';
 import type { GeneratedKey } from './signer.js';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export interface KeyInfo {
   readonly kid: string;
@@ -37,8 +38,11 @@ export interface KeyPolicy {
 /** A retired key's private part (its sealed row, its HSM objects) is kept this long after retirement, then destroyed. */
 export const RETIRED_KEY_RETENTION_MS = 86_400_000;
 
-export class KeyAdminError extends Error {
+export class KeyAdminError extends D1AuthzError {
   override readonly name = 'KeyAdminError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KEY_ADMIN', message, options);
+  }
 }
 
 export interface RevokeResult {

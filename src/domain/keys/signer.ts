@@ -5,6 +5,7 @@
  * ring, the token issuer and the admin services know only these interfaces.
  */
 import type { SigningAlgorithm } from '../../model/signing.js';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
 export interface Signer {
   readonly kid: string;
@@ -52,11 +53,17 @@ export interface KeyProvider {
  * The key's holder cannot sign right now (an HSM lost while serving): the token endpoint answers 503
  * temporarily_unavailable with Retry-After, never a 500 and never a token signed some other way.
  */
-export class KeyUnavailableError extends Error {
+export class KeyUnavailableError extends D1AuthzError {
   override readonly name = 'KeyUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KEY_UNAVAILABLE', message, options);
+  }
 }
 
 /** Start-up or an admin command cannot reach the provider, or a key is held by a provider this node does not have. */
-export class KeyProviderError extends Error {
+export class KeyProviderError extends D1AuthzError {
   override readonly name = 'KeyProviderError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KEY_PROVIDER', message, options);
+  }
 }

@@ -19,14 +19,15 @@ import { addressCounterKey, clientCounterKey, type CounterKey, type LockoutCount
 import type { Attempt, FailedAttempt } from './attempt.js';
 import { lockoutAddress } from './lockout-address.js';
 import { retentionMs, type LockoutSettings } from '../../model/lockout-policy.js';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
-export class LockedOutError extends Error {
+export class LockedOutError extends D1AuthzError {
   override readonly name = 'LockedOutError';
   constructor(
     readonly retryAfterSeconds: number,
     detail: string,
   ) {
-    super(detail);
+    super('ERR_LOCKED_OUT', detail, { detail });
   }
 }
 

@@ -4,9 +4,13 @@ import type { TokenConfirmation } from '../../model/client-certificate.js';
 import type { IssuedToken } from '../../model/issued-token.js';
 import type { Client } from '../../model/client.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import { D1AuthzError } from '../../errors/d1authz-error.js';
 
-export class NoSigningKeyError extends Error {
+export class NoSigningKeyError extends D1AuthzError {
   override readonly name = 'NoSigningKeyError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NO_SIGNING_KEY', message, options);
+  }
 }
 
 export interface TokenPolicy {

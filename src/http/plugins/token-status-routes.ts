@@ -10,6 +10,7 @@ import { handleRevocationRequest, type RevocationEndpointDeps } from '../../prot
 import type { ClientRequest } from '../../protocol/client-authentication.js';
 import type { ClientCertificateSource } from '../../tls/client-certificate.js';
 import type { SourceAddress } from '../source-address.js';
+import { errorBody } from '../../errors/error-body.js';
 
 export interface TokenStatusDeps {
   readonly introspection: IntrospectionEndpointDeps;
@@ -66,7 +67,7 @@ function methodNotAllowed(app: FastifyInstance, url: string, allowed: 'GET' | 'P
         .header('cache-control', 'no-store')
         .header('connection', 'close')
         .type('application/json')
-        .send(`{"error":"invalid_request","error_description":"this endpoint accepts ${allowed} only"}`);
+        .send(errorBody('invalid_request', `this endpoint accepts ${allowed} only`));
     },
     handler: async () => {
       throw new Error('unreachable: onRequest answers');

@@ -10,9 +10,13 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { sqlitePath } from '../../../store/sqlite-path.js';
+import { D1AuthzError } from '../../../errors/d1authz-error.js';
 
-export class MasterKeyError extends Error {
+export class MasterKeyError extends D1AuthzError {
   override readonly name = 'MasterKeyError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_MASTER_KEY', message, options);
+  }
 }
 
 /** Fewer distinct byte values than this in 32 bytes: not random (a random key has about 30; below 16 is beyond 1 in 2^100). */
