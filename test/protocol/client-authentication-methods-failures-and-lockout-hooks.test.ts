@@ -124,6 +124,7 @@ describe('client authentication: refused presentations', () => {
       counted: { address: ADDRESS, clientId: 'bank-d1' },
     },
     {
+      // Counted by the lockout but, unlike every other invalid_client here, not told to the audit hook.
       name: 'tls_client_auth when the server has it off',
       body: 'grant_type=client_credentials&client_id=bank-d1',
       overrides: { authorization: undefined, clientCertificate: fakeCertificate() },
