@@ -3,35 +3,19 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { processTree } from './proc.js';
 import { LOG_DIR, ROOT } from './settings.js';
 
+// One port finder for the tests and the benchmarks.
+export { freePort } from '../../test/helpers/free-port.js';
+
 const READY_TIMEOUT_MS = 60_000;
 
 export function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('no port'));
-        return;
-      }
-      const { port } = addr;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export function basicAuth(id: string, secret: string): string {

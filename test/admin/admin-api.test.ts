@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openApiChecker, type OpenApiChecker } from '../helpers/openapi.js';
-import { waitFor } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Answer {
   readonly status: number;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const ADMIN_MAX_CONNECTIONS = 64;

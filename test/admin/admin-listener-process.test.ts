@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { waitFor } from '../helpers/http.js';
 import { cliEnv, runCli, spawnServe } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
 import { createPki, httpsRequest, type Pki } from '../tls/pki.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('admin listener of serve', () => {
   let db: TestDatabase;

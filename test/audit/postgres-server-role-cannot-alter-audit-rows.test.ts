@@ -13,10 +13,10 @@ import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openStore, type Store } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { tokenAt } from '../helpers/http.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { migrateDatabase } from '../helpers/migrated-store.js';
 
 /** The GRANT/REVOKE statements of the least-privilege block, for `role`. */
 function documentedGrants(role: string): string[] {
@@ -40,9 +40,7 @@ describe('PostgreSQL: the documented server role cannot alter the audit trail', 
 
   before(async () => {
     db = await createTestDatabase('postgres');
-    const owner = openStore(db.url);
-    await migrateToLatest(owner);
-    await owner.close();
+    await migrateDatabase(db.url);
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     try {

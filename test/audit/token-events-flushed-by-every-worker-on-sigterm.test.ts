@@ -9,12 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import { openServices } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openStore } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
 import { pino } from 'pino';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { logLines, tokenAt, waitFor } from '../helpers/http.js';
+import { logLines, tokenAt } from '../helpers/http.js';
 import { cliEnv, spawnServe } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
+import { migrateDatabase } from '../helpers/migrated-store.js';
 
 describe('token events under --workers 2 and SIGTERM', () => {
   let db: TestDatabase;
@@ -22,9 +23,7 @@ describe('token events under --workers 2 and SIGTERM', () => {
   let secret = '';
   before(async () => {
     db = await createTestDatabase();
-    const store = openStore(db.url);
-    await migrateToLatest(store);
-    await store.close();
+    await migrateDatabase(db.url);
     const services = await openServices(loadConfig({ databaseUrl: db.url, masterKey, scryptCost: 14 }, {}), pino({ level: 'silent' }));
     secret = (await services.clients.create('flushed', {})).clientSecret;
     await services.close();

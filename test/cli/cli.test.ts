@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { waitFor } from '../helpers/http.js';
-import { basicAuth, freePort } from '../helpers/server.js';
+import { basicAuth } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '../helpers/http.js';
 import { cliEnv, runCli } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('client apply -f and client export', () => {
   let server: TestServer;

@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { cliEnv, runCli, type CliResult } from '../helpers/process.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { migratedCliDatabase, runCli, type CliResult } from '../helpers/process.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/bin.cts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,9 +62,7 @@ describe('CLI output for people and for scripts', () => {
   const cli = (...args: string[]) => runCli(args, env);
 
   before(async () => {
-    db = await createTestDatabase();
-    env = cliEnv(db.url, randomBytes(32).toString('base64'));
-    assert.equal((await cli('migrate')).code, 0);
+    ({ db, env } = await migratedCliDatabase());
   });
   after(() => db?.drop());
 

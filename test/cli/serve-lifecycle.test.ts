@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli, spawnServe } from '../helpers/process.js';
-import { basicAuth, freePort } from '../helpers/server.js';
+import { basicAuth } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep } from '../helpers/wait.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -29,7 +31,7 @@ describe('serve lifecycle', () => {
       fetch(`${origin}/authz/d1/v1/oauth2/token`, { method: 'POST', headers: { ...FORM, authorization: basicAuth(id, secret) }, body: 'grant_type=client_credentials' });
 
     let serve = await spawnServe(env, port);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     assert.match(serve.output(), /no client yet\. Create one:/);
     if (testStore === 'sqlite') {
       assert.match(serve.output(), /generated a master key/);
@@ -52,9 +54,9 @@ describe('serve lifecycle', () => {
 
       // Graceful drain: a request in flight (a cold secret check takes a slow hash) completes after SIGTERM.
       const fresh = JSON.parse((await runCli(['client', 'create', 'drain', '--json'], env)).stdout);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const inflight = tokenAt(serve.origin, 'drain', fresh.client_secret);
-      await new Promise((r) => setTimeout(r, 30));
+      await sleep(30);
       const exit = serve.stop('SIGTERM');
       assert.equal((await inflight).status, 200);
       assert.equal(await exit, 0);

@@ -13,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { defaultWorkers } from '../../src/cluster/default-workers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -61,7 +62,7 @@ describe('serve default worker count', () => {
       while (!/d1-authz listening/.test(output)) {
         if (child.exitCode !== null) throw new Error(`serve exited: ${output}`);
         if (Date.now() > deadline) throw new Error(`serve did not start: ${output}`);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       const line = JSON.parse(output.split('\n').find((l) => l.includes('d1-authz listening'))!) as { workers?: number };
       const expected = defaultWorkers(availableParallelism());

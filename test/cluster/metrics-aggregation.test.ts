@@ -8,9 +8,10 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { COLLECT_TIMEOUT_MS, SCRAPE_TIMEOUT_MS } from '../../src/cluster/metrics-ipc.js';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
-import { BASE_PATH, isAlive, logLines, tokenAt, waitFor } from '../helpers/http.js';
+import { BASE_PATH, isAlive, logLines, tokenAt } from '../helpers/http.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN_ROUTE = `${BASE_PATH}/oauth2/token`;
 

@@ -13,9 +13,10 @@ import { defaultWorkers } from '../../src/cluster/default-workers.js';
 import { RESTART_MAX_MS, restartDelayMs } from '../../src/cluster/supervisor.js';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
-import { isAlive, kidOf, logLines, sleep, tokenAt, waitFor } from '../helpers/http.js';
+import { isAlive, kidOf, logLines, tokenAt } from '../helpers/http.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const workerPids = (serve: ServeProcess, msg: string): number[] => logLines(serve.output()).filter((l) => l.msg === msg).map((l) => l.workerPid as number);
 

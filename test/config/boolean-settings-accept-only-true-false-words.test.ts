@@ -3,21 +3,18 @@
  * word outside that list stops start-up (exit 2) naming the setting, instead of being read as true.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import type { TestDatabase } from '../helpers/database.js';
 import { cliExit } from '../helpers/cli-exit.js';
-import { cliEnv, runCli } from '../helpers/process.js';
+import { migratedCliDatabase } from '../helpers/process.js';
 import { startTestServer } from '../helpers/server.js';
 
 describe('boolean settings accept only true/false words', () => {
   let db: TestDatabase;
   let env: Record<string, string>;
   before(async () => {
-    db = await createTestDatabase();
-    env = cliEnv(db.url, randomBytes(32).toString('base64'));
-    assert.equal((await runCli(['migrate'], env)).code, 0);
+    ({ db, env } = await migratedCliDatabase());
   });
   after(async () => db?.drop());
 

@@ -12,9 +12,9 @@ import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliExit } from '../helpers/cli-exit.js';
 import { cliEnv, runCli, spawnServe } from '../helpers/process.js';
-import { waitFor } from '../helpers/http.js';
-import { freePort } from '../helpers/server.js';
 import { createPki, type Pki } from '../tls/pki.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('unknown and empty settings are refused', () => {
   let db: TestDatabase;

@@ -13,7 +13,8 @@ import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
 import { BASE_PATH, httpCall, jwksKids, kidOf, tokenAt } from '../helpers/http.js';
 import { cliEnv, runCli, runCliKilledAfterAck, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { basicAuth, freePort } from '../helpers/server.js';
+import { basicAuth } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
 
 const completeJson = (stdout: string) => {
   try {

@@ -12,9 +12,11 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../helpers/process.js';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.js';
-import { accessToken, sleep, type Caller } from '../helpers/token-status.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { accessToken, type Caller } from '../helpers/token-status.js';
 import { chunkAt, MiB, startUpstream, type Upstream } from '../helpers/upstream.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -14,9 +14,11 @@ import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { GatewayConfigError, loadGatewayConfig, type GatewayConfig } from '../../src/gateway/config.js';
 import { createGateway, type Gateway } from '../../src/gateway/gateway.js';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.js';
-import { accessToken, eventually, revoke, type Caller } from '../helpers/token-status.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { accessToken, revoke, type Caller } from '../helpers/token-status.js';
 import { chunkAt, MiB, startUpstream, type Upstream } from '../helpers/upstream.js';
+import { freePort } from '../helpers/free-port.js';
+import { eventually } from '../helpers/wait.js';
 
 const ROUTES = `
 routes:

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import { createGuard, createIntrospectionCheck, createRevocationFeed, withGuard, type Guard, type GuardOptions } from '@d1-authz/guard';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { accessToken, endpoints, eventually, revoke, sleep, type Caller } from '../helpers/token-status.js';
+import { accessToken, endpoints, revoke, type Caller } from '../helpers/token-status.js';
+import { eventually, sleep } from '../helpers/wait.js';
 
 interface Api {
   readonly origin: string;

@@ -15,8 +15,9 @@ import {
   type GuardTlsOptions,
 } from '@d1-authz/guard';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { eventually, type Caller } from '../helpers/token-status.js';
+import { type Caller } from '../helpers/token-status.js';
 import { basic, createPki, FORM, httpsRequest, type Ca, type Issued, type Pki } from '../tls/pki.js';
+import { eventually } from '../helpers/wait.js';
 
 describe('guard ⇄ d1-authz over mutual TLS', () => {
   let pki: Pki;

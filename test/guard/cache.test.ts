@@ -9,7 +9,8 @@ import { createGuard } from '@d1-authz/guard';
 import type { AccessTokenClaims, GuardOptions } from '@d1-authz/guard';
 import { ADAPTERS } from './apps.js';
 import type { AppOptions } from './apps.js';
-import { AUDIENCE, assertGuardFailure, bearer, httpGet, makeKey, sleep, startJwksServer } from './helpers.js';
+import { AUDIENCE, assertGuardFailure, bearer, httpGet, makeKey, startJwksServer } from './helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 const CERT_HEADER = 'x-test-client-cert-thumbprint';
 /** Stands in for a TLS-terminating proxy passing the client certificate thumbprint. */

@@ -183,10 +183,6 @@ export async function httpGet(url: string, headers: Record<string, string> = {})
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 export interface ExpectedFailure {
   status: 400 | 401 | 403 | 503;
   code: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | undefined;

@@ -10,8 +10,9 @@ import { createGuard } from '@d1-authz/guard';
 import type { GuardOptions } from '@d1-authz/guard';
 import { ADAPTERS } from './apps.js';
 import type { TestApp } from './apps.js';
-import { AUDIENCE, assertGuardFailure, bearer, httpGet, makeKey, sleep, startJwksServer } from './helpers.js';
+import { AUDIENCE, assertGuardFailure, bearer, httpGet, makeKey, startJwksServer } from './helpers.js';
 import type { JwksServer } from './helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 for (const adapter of ADAPTERS) {
   describe(`JWKS policy through ${adapter.kind}`, () => {

@@ -1,6 +1,7 @@
 /** Requests from a chosen loopback address (127.0.0.2, ...): another client, as the server sees it. */
 import { request } from 'node:http';
 import { basicAuth } from './server.js';
+import { jsonOrUnparsable } from './json-body.js';
 
 export interface FromResult {
   readonly status: number;
@@ -19,12 +20,7 @@ export function callFrom(localAddress: string, url: string, options: { method?: 
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
       res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = { unparsable: text };
-        }
+        const json = jsonOrUnparsable(text);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, json, ms: performance.now() - started });
       });
       res.on('error', reject);

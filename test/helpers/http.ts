@@ -1,6 +1,7 @@
 /** Small HTTP and polling helpers for tests that drive real `serve` processes. */
 import { request } from 'node:http';
 import { basicAuth } from './server.js';
+import { jsonOrUnparsable } from './json-body.js';
 
 export const BASE_PATH = '/authz/d1/v1';
 
@@ -22,12 +23,7 @@ export function httpCall(url: string, options: { method?: string; headers?: Reco
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
       res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = { unparsable: text };
-        }
+        const json = jsonOrUnparsable(text);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
       });
       res.on('error', reject);
@@ -54,24 +50,6 @@ export async function jwksKids(origin: string): Promise<string[]> {
 }
 
 export const kidOf = (jwt: string): string => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid;
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `probe` every `everyMs` until it returns a value other than undefined/false; throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 /** The JSON log lines in a process's output. */
 export function logLines(output: string): Record<string, any>[] {

@@ -1,8 +1,11 @@
 /** Runs the real CLI (`d1-authz ...`) as a child process, as an operator would. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { sleep } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -34,6 +37,15 @@ export interface CliResult {
 
 export function cliEnv(databaseUrl: string, masterKey: string, extra: Record<string, string> = {}): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', D1AUTHZ_DATABASE_URL: databaseUrl, D1AUTHZ_MASTER_KEY: masterKey, ...extra };
+}
+
+/** A fresh test database migrated by the CLI (CLI commands use an existing store, they never create one), and the env that reaches it. */
+export async function migratedCliDatabase(): Promise<{ db: TestDatabase; env: Record<string, string> }> {
+  const db = await createTestDatabase();
+  const env = cliEnv(db.url, randomBytes(32).toString('base64'));
+  const migrated = await runCli(['migrate'], env);
+  if (migrated.code !== 0) throw new Error(`migrate exited ${migrated.code}: ${migrated.stderr}`);
+  return { db, env };
 }
 
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
@@ -85,7 +97,7 @@ export async function spawnServe(env: Record<string, string>, port: number, args
       child.kill('SIGKILL');
       throw new Error(`serve did not start: ${output}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return {
     child,

@@ -1,5 +1,6 @@
 /** Raw-socket HTTP/1.1 exchanges: what a server writes, byte for byte, and when it closes. */
 import { connect } from 'node:net';
+import { sleep } from './wait.js';
 
 export interface RawResponse {
   readonly status: number;
@@ -59,7 +60,7 @@ export function rawExchange(origin: string, first: string | Buffer, options: Raw
       started = performance.now();
       socket.write(first);
       for (const [delay, more] of options.trickle ?? []) {
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
         if (socket.destroyed || !socket.writable) break;
         socket.write(more);
       }

@@ -1,27 +1,15 @@
 /** Starts a real d1-authz (in this process) on a free loopback port, with its own database and captured logs. */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { ClientSettings } from '../../src/domain/clients/client-service.js';
-import { openStore } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
 import type { ServerTimeouts } from '../../src/transport/server-timeouts.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './free-port.js';
+import { migrateDatabase } from './migrated-store.js';
+import { jsonOrUnparsable } from './json-body.js';
 
 export const basicAuth = (id: string, secret: string) =>
   'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
@@ -66,9 +54,7 @@ export async function startTestServer(settings: Partial<ConfigInput> = {}, optio
   const adminPort = settings.adminPort ?? (await freePort());
   const config = loadConfig({ databaseUrl: database.url, port, adminPort, masterKey, syncIntervalMs: 100, logLevel: 'info', ...settings }, {});
   if (!config.databaseUrl.startsWith('sqlite:')) {
-    const store = openStore(config.databaseUrl);
-    await migrateToLatest(store);
-    await store.close();
+    await migrateDatabase(config.databaseUrl);
   }
   const logs: string[] = [];
   const logStream = new Writable({
@@ -84,12 +70,7 @@ export async function startTestServer(settings: Partial<ConfigInput> = {}, optio
   const post = async (body: string | undefined, headers: Record<string, string>): Promise<TokenCall> => {
     const res = await fetch(tokenUrl, { method: 'POST', headers, body });
     const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = { unparsable: text };
-    }
+    const json = jsonOrUnparsable(text);
     return { status: res.status, headers: res.headers, json };
   };
 
@@ -122,4 +103,15 @@ export async function startTestServer(settings: Partial<ConfigInput> = {}, optio
       if (!options.database) await database.drop();
     },
   };
+}
+
+/** A test server with one client (its secret generated) and that client's Basic header: where raw-socket tests start. */
+export async function startServerWithClient(
+  settings: Partial<ConfigInput> = {},
+  options: StartOptions = {},
+  clientId = 'd1',
+): Promise<{ server: TestServer; auth: string }> {
+  const server = await startTestServer(settings, options);
+  const client = await server.createClient(clientId);
+  return { server, auth: basicAuth(client.clientId, client.clientSecret) };
 }

@@ -34,13 +34,3 @@ export function openSocket(origin: string, localAddress: string): Promise<OpenSo
     });
   });
 }
-
-/** Polls `condition` every 50 ms for at most `boundMs`. */
-export async function waitFor(condition: () => boolean, boundMs: number): Promise<boolean> {
-  const until = performance.now() + boundMs;
-  while (!condition()) {
-    if (performance.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}

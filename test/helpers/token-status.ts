@@ -1,5 +1,6 @@
 /** Calls to the introspection, revocation and revocation-feed endpoints of a test server, over real HTTP. */
 import { basicAuth, type TestServer } from './server.js';
+import { jsonOrUnparsable } from './json-body.js';
 
 export interface Call {
   readonly status: number;
@@ -18,12 +19,7 @@ export function endpoints(server: TestServer) {
 async function call(url: string, init: RequestInit): Promise<Call> {
   const res = await fetch(url, init);
   const text = await res.text();
-  let json: unknown;
-  try {
-    json = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    json = { unparsable: text };
-  }
+  const json = text === '' ? undefined : jsonOrUnparsable(text);
   return { status: res.status, headers: res.headers, text, json };
 }
 
@@ -59,18 +55,6 @@ export async function accessToken(server: TestServer, caller: Caller, form?: Rec
   const res = await server.token(caller.clientId, caller.clientSecret, form);
   if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${JSON.stringify(res.json)}`);
   return res.json.access_token as string;
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns true; resolves with the elapsed ms, rejects after `timeoutMs`. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 20): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    if (await check()) return performance.now() - start;
-    if (performance.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(stepMs);
-  }
 }
 
 export const decodePayload = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));

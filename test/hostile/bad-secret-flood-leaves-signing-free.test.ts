@@ -13,10 +13,9 @@ import { CredentialCache } from '../../src/domain/clients/credential-cache.js';
 import { HashCapacityError } from '../../src/domain/clients/client-authenticator.js';
 import { deriveKey, type DerivationParams } from '../../src/domain/clients/secret-hash.js';
 import { ClientRepository } from '../../src/store/client-repository.js';
-import { openStore } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
-import { waitFor } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
+import { openMigratedStore } from '../helpers/migrated-store.js';
 
 const FLOOD = 24;
 
@@ -60,8 +59,7 @@ describe('a flood of wrong secrets and token signing', () => {
 
 describe('slow hashes running at once', () => {
   it('never exceeds D1AUTHZ_HASH_CONCURRENCY, queues the rest, and refuses beyond D1AUTHZ_MAX_PENDING_HASHES', async () => {
-    const store = openStore('sqlite::memory:');
-    await migrateToLatest(store);
+    const store = await openMigratedStore('sqlite::memory:');
     const repo = new ClientRepository(store.db);
     await new ClientService(repo, { scryptCost: 14, maxTokenTtl: 3600 }).create('known', {}, { secret: 'k'.repeat(32) });
     let running = 0;

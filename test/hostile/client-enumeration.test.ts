@@ -10,13 +10,11 @@ import { CredentialCache } from '../../src/domain/clients/credential-cache.js';
 import { ClientService } from '../../src/domain/clients/client-service.js';
 import { deriveKey, type DerivationParams } from '../../src/domain/clients/secret-hash.js';
 import { ClientRepository } from '../../src/store/client-repository.js';
-import { openStore } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
+import { openMigratedStore } from '../helpers/migrated-store.js';
 
 describe('client enumeration by timing', () => {
   it('runs exactly one slow hash (wall time) for an unknown client, a wrong secret and a disabled client', async () => {
-    const store = openStore('sqlite::memory:');
-    await migrateToLatest(store);
+    const store = await openMigratedStore('sqlite::memory:');
     const repo = new ClientRepository(store.db);
     const service = new ClientService(repo, { scryptCost: 14, maxTokenTtl: 3600 });
     await service.create('known', {}, { secret: 'k'.repeat(32) });

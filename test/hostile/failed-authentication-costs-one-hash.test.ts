@@ -12,9 +12,9 @@ import { CredentialCache } from '../../src/domain/clients/credential-cache.js';
 import { ClientService } from '../../src/domain/clients/client-service.js';
 import { deriveKey, type DerivationParams } from '../../src/domain/clients/secret-hash.js';
 import { ClientRepository } from '../../src/store/client-repository.js';
-import { openStore, type Store } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
+import type { Store } from '../../src/store/database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { openMigratedStore } from '../helpers/migrated-store.js';
 
 const OLD = 'o'.repeat(32);
 const PLUS = 'ab+cd%2Fef%zz' + 'p'.repeat(24); // a "+", a valid and an invalid escape
@@ -29,8 +29,7 @@ describe('failed authentication: one slow hash, whatever the client and the gues
 
   before(async () => {
     db = await createTestDatabase();
-    store = openStore(db.url);
-    await migrateToLatest(store);
+    store = await openMigratedStore(db.url);
     const repo = new ClientRepository(store.db);
     service = new ClientService(repo, { scryptCost: 14, maxTokenTtl: 3600 });
     await service.create('plain', {}, { secret: 'k'.repeat(32) });

@@ -12,10 +12,10 @@ import { ClientDirectory, UNLISTED_LOOKUP_BURST, UNLISTED_LOOKUPS_PER_SECOND } f
 import { ClientService } from '../../src/domain/clients/client-service.js';
 import { ClientRepository } from '../../src/store/client-repository.js';
 import { openStore, type Store } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { waitFor } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor, sleep } from '../helpers/wait.js';
+import { openMigratedStore } from '../helpers/migrated-store.js';
 
 const SYNC_INTERVAL_MS = 100;
 const guess = () => `guess-${randomBytes(8).toString('hex')}`;
@@ -35,8 +35,7 @@ describe('the client directory under guessed ids (in process, own clock)', () =>
   let store: Store;
   before(async () => {
     db = await createTestDatabase();
-    store = openStore(db.url);
-    await migrateToLatest(store);
+    store = await openMigratedStore(db.url);
   });
   after(async () => {
     await store.close();
@@ -87,7 +86,7 @@ describe('the client directory under guessed ids (in process, own clock)', () =>
       return record;
     };
     const first = directory.get('racing');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     await new ClientService(new ClientRepository(store.db), { scryptCost: 14, maxTokenTtl: 3600 }).create('racing', {});
     directory.invalidate('racing');
     const second = directory.get('racing'); // does not join the read begun before the change

@@ -19,8 +19,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startFlood, type Flood } from '../helpers/flood.js';
 import { callFrom, metric, tokenFrom } from '../helpers/from-address.js';
-import { sleep, waitFor } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const TARGET_MS = 2000;
 const TRIES = 5;

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { jwksKids, kidOf, tokenAt, waitFor } from '../helpers/http.js';
+import { jwksKids, kidOf, tokenAt } from '../helpers/http.js';
 import { runCli } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { introspect, type Caller } from '../helpers/token-status.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('pkcs11 provider: key ceremony import and emergency withdrawal', () => {
   let hsm: SoftHsmToken;

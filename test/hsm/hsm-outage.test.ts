@@ -9,10 +9,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { BASE_PATH, httpCall, kidOf, tokenAt, waitFor } from '../helpers/http.js';
+import { BASE_PATH, httpCall, kidOf, tokenAt } from '../helpers/http.js';
 import { runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('pkcs11 provider: HSM unreachable or lost', () => {
   let hsm: SoftHsmToken;

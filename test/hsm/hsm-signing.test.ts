@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { KeyService, RETIRED_KEY_RETENTION_MS } from '../../src/domain/keys/key-service.js';
-import { tokenAt, waitFor } from '../helpers/http.js';
+import { tokenAt } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('pkcs11 key provider on SoftHSM2', () => {
   let hsm: SoftHsmToken;

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createGuard } from '@d1-authz/guard';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { jwksKids, kidOf, tokenAt, waitFor } from '../helpers/http.js';
+import { jwksKids, kidOf, tokenAt } from '../helpers/http.js';
 import { runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ISSUER = 'https://authz.example.test/authz/d1/v1';
 

@@ -7,14 +7,13 @@ import {
   accessToken,
   decodePayload,
   endpoints,
-  eventually,
   form,
   introspect,
   postForm,
   revoke,
-  sleep,
   type Caller,
 } from '../helpers/token-status.js';
+import { eventually, sleep } from '../helpers/wait.js';
 
 describe('POST /oauth2/introspect (RFC 7662)', () => {
   let server: TestServer;

@@ -9,10 +9,11 @@ import { userInfo } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createGuard } from '@d1-authz/guard';
-import { jwksKids, kidOf, tokenAt, waitFor } from '../helpers/http.js';
+import { jwksKids, kidOf, tokenAt } from '../helpers/http.js';
 import { cliEnv, runCli } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { introspect, readFeed, type Caller } from '../helpers/token-status.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('keys revoke', () => {
   let a: TestServer;

@@ -13,9 +13,10 @@ import { decodeMasterKey } from '../../src/domain/keys/local/master-key.js';
 import { decryptPrivateKey } from '../../src/domain/keys/local/key-encryption.js';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { kidOf, tokenAt, waitFor } from '../helpers/http.js';
+import { kidOf, tokenAt } from '../helpers/http.js';
 import { cliEnv, runCli } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('master-key rotate', () => {
   const oldKey = randomBytes(32).toString('base64');

@@ -11,9 +11,9 @@ import { generateLocalKey as generateSigningKey } from '../../src/domain/keys/lo
 import { KeyRepository } from '../../src/store/key-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliExit } from '../helpers/cli-exit.js';
-import { waitFor } from '../helpers/http.js';
 import { cliEnv, runCli } from '../helpers/process.js';
 import { startTestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('a master key that does not open the published keys', () => {
   let db: TestDatabase;

@@ -9,9 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
 import { tokenFrom } from '../helpers/from-address.js';
-import { logLines, waitFor } from '../helpers/http.js';
+import { logLines } from '../helpers/http.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ATTACKER = '127.0.0.2';
 /** Starting `serve` compiles the sources: on a loaded machine that takes a while. */

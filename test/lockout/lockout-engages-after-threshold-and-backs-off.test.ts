@@ -14,12 +14,11 @@ import { deriveKey, type Derive } from '../../src/domain/clients/secret-hash.js'
 import { LockedOutError, Lockout } from '../../src/domain/lockout/lockout.js';
 import { authenticateClient, type ClientAuthenticationDeps } from '../../src/protocol/client-authentication.js';
 import { ClientRepository } from '../../src/store/client-repository.js';
-import { openStore } from '../../src/store/database.js';
 import { LockoutRepository } from '../../src/store/lockout-repository.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
 import { metric, tokenFrom, type FromResult } from '../helpers/from-address.js';
-import { waitFor } from '../helpers/http.js';
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
+import { openMigratedStore } from '../helpers/migrated-store.js';
 
 const ATTACKER = '127.0.0.2';
 
@@ -101,8 +100,7 @@ describe('brute-force lockout of a whole address', () => {
 
 describe('a locked-out attempt', () => {
   it('is refused before its slow hash runs', async () => {
-    const store = openStore('sqlite::memory:');
-    await migrateToLatest(store);
+    const store = await openMigratedStore('sqlite::memory:');
     const repo = new ClientRepository(store.db);
     await new ClientService(repo, { scryptCost: 14, maxTokenTtl: 3600 }).create('known', {}, { secret: 'k'.repeat(32) });
     let hashes = 0;

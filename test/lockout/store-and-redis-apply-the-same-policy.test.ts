@@ -9,12 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { afterFailure, thresholdOf, type CounterState, type LockoutSettings } from '../../src/model/lockout-policy.js';
 import { lockoutAddress } from '../../src/domain/lockout/lockout-address.js';
-import { openStore, type Store } from '../../src/store/database.js';
+import type { Store } from '../../src/store/database.js';
 import { addressCounterKey, clientCounterKey, type LockoutCounters } from '../../src/store/lockout-counters.js';
 import { LockoutRepository } from '../../src/store/lockout-repository.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
 import { RedisLockoutCounters } from '../../src/store/redis-lockout-counters.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { openMigratedStore } from '../helpers/migrated-store.js';
 
 const S: LockoutSettings = { threshold: 3, windowMs: 10_000, maxMs: 16_000 };
 // Offsets in ms from t0: three failures lock (base 4 s); one while locked; after the end, doubling to 8, 16, then the cap;
@@ -28,8 +28,7 @@ describe('one lockout rule in the store and in Redis', () => {
   const prefix = `t${randomBytes(4).toString('hex')}`;
   before(async () => {
     db = await createTestDatabase();
-    store = openStore(db.url);
-    await migrateToLatest(store);
+    store = await openMigratedStore(db.url);
     redis = new RedisLockoutCounters('redis://127.0.0.1:6379/0', () => {});
     assert.ok(await redis.connect(5000), 'Redis answers on 127.0.0.1:6379');
   });

@@ -9,9 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { BASE_PATH, httpCall, jwksKids, kidOf, sleep, tokenAt, waitFor } from '../helpers/http.js';
+import { BASE_PATH, httpCall, jwksKids, kidOf, tokenAt } from '../helpers/http.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { basicAuth, freePort } from '../helpers/server.js';
+import { basicAuth } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const SYNC_INTERVAL_MS = 200;
 const ACTIVATION_DELAY_S = 3;

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rawExchange } from '../helpers/raw-http.js';
-import { waitFor } from '../helpers/http.js';
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BASE = '/authz/d1/v1';
 

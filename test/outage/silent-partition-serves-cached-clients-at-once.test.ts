@@ -12,9 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { httpCall, sleep, tokenAt, waitFor, type HttpResult } from '../helpers/http.js';
+import { httpCall, tokenAt, type HttpResult } from '../helpers/http.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 /** A TCP proxy that can go silent: open connections stay open but carry nothing, new ones are accepted and never answered. */
 class SilenceableProxy {

@@ -11,9 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { BASE_PATH, httpCall, sleep, tokenAt, waitFor, type HttpResult } from '../helpers/http.js';
+import { BASE_PATH, httpCall, tokenAt, type HttpResult } from '../helpers/http.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 /**
  * A TCP proxy on 127.0.0.1 that can be cut: cutting resets every open connection (as a database

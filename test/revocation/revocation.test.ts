@@ -8,16 +8,15 @@ import {
   accessToken,
   decodePayload,
   endpoints,
-  eventually,
   form,
   introspect,
   postForm,
   readFeed,
   revoke,
-  sleep,
   type Call,
   type Caller,
 } from '../helpers/token-status.js';
+import { eventually, sleep } from '../helpers/wait.js';
 
 async function storeRows(server: TestServer, table: 'revocations' | 'changes'): Promise<any[]> {
   const store = openStore(server.database.url);

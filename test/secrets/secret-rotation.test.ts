@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sleep, waitFor } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 // The server learns of a change on its next sync (100 ms in tests). Poll for the expected answer with a bound
 // rather than sleeping a fixed delay that a loaded CI machine can overrun.

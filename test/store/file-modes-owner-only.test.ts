@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliExit } from '../helpers/cli-exit.js';
 import { cliEnv, runCli, spawnServe } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(4, '0');
 const baseEnv = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' });

@@ -15,7 +15,8 @@ import { KeyRepository } from '../../src/store/key-repository.js';
 import { migrateToLatest } from '../../src/store/migrations.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli, spawnServe, type ServeProcess } from '../helpers/process.js';
-import { basicAuth, freePort } from '../helpers/server.js';
+import { basicAuth } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
 
 const POLICY = { signingAlg: 'ES256', keyActivationDelay: 120, maxTokenTtl: 3600, clockSkew: 60 } as const;
 

@@ -8,10 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { ChangeFeed, type ChangeHandlers } from '../../src/domain/sync/change-feed.js';
 import { ChangeRepository } from '../../src/store/change-repository.js';
 import { recordChange } from '../../src/store/change-repository.js';
-import { openStore, type Store } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrations.js';
+import type { Store } from '../../src/store/database.js';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
-import { sleep } from '../helpers/http.js';
+import { sleep } from '../helpers/wait.js';
+import { openMigratedStore } from '../helpers/migrated-store.js';
 
 function deferred() {
   let resolve!: () => void;
@@ -44,9 +44,7 @@ function recorder() {
 
 async function openDatabase(kind: 'sqlite' | 'postgres'): Promise<{ db: TestDatabase; store: Store }> {
   const db = await createTestDatabase(kind);
-  const store = openStore(db.url);
-  await migrateToLatest(store);
-  return { db, store };
+  return { db, store: await openMigratedStore(db.url) };
 }
 
 /** A write whose transaction stays open (its seq allocated, not committed) until release(). */
@@ -206,7 +204,7 @@ describe(`change feed on ${testStore}`, () => {
       client: (id) => void events.push(`client ${id}`),
       key: () => {},
       revocation: async () => {
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         events.push('revocations read');
         if (failRead) throw new Error('store away');
       },

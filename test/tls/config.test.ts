@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { tlsServerOptions, warnIfInsecureHttp } from '../../src/tls/index.js';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
 import { cliExit } from '../helpers/cli-exit.js';
-import { cliEnv, runCli } from '../helpers/process.js';
+import { cliEnv, migratedCliDatabase, runCli } from '../helpers/process.js';
 import { createPki, type Pki } from './pki.js';
 
 const load = (flags: Record<string, unknown>, env: Record<string, string> = {}) => loadConfig(flags as never, env, undefined);
@@ -105,9 +105,7 @@ describe('client TLS settings through the CLI', () => {
   const cli = (...args: string[]) => runCli(args, env);
 
   before(async () => {
-    db = await createTestDatabase();
-    env = cliEnv(db.url, randomBytes(32).toString('base64'));
-    assert.equal((await cli('migrate')).code, 0); // CLI commands use an existing store, they never create one
+    ({ db, env } = await migratedCliDatabase());
   });
   after(() => db?.drop());
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
-import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
+import { startServerWithClient, type TestServer } from '../helpers/server.js';
 import { parseResponses } from '../helpers/raw-http.js';
 import { createPki, type Ca, type Pki } from './pki.js';
 
@@ -19,9 +19,7 @@ describe('half-close over TLS', () => {
     pki = createPki();
     ca = pki.ca('ca');
     const cert = pki.server(ca);
-    server = await startTestServer({ tlsCert: cert.certPath, tlsKey: cert.keyPath });
-    const d1 = await server.createClient('d1');
-    auth = basicAuth(d1.clientId, d1.clientSecret);
+    ({ server, auth } = await startServerWithClient({ tlsCert: cert.certPath, tlsKey: cert.keyPath }));
   });
   after(async () => {
     await server?.close();

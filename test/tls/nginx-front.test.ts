@@ -9,9 +9,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '../helpers/http.js';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { basic, createPki, FORM, httpsRequest, jwtPayload, type Ca, type Issued, type Pki } from './pki.js';
+import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait.js';
 
 const NGINX = ['/usr/sbin/nginx', 'nginx'].find((bin) => spawnSync(bin, ['-v']).status === 0);
 const EXAMPLE = readFileSync(new URL('../../examples/nginx-mtls.conf', import.meta.url), 'utf8');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { certificateThumbprint } from '@d1-authz/guard';
+import { jsonOrUnparsable } from '../helpers/json-body.js';
 
 export interface Issued {
   readonly name: string;
@@ -119,12 +120,7 @@ export function httpsRequest(url: string, call: HttpsCall): Promise<HttpsAnswer>
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = { unparsable: text };
-        }
+        const json = jsonOrUnparsable(text);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
       });
       res.on('error', reject);

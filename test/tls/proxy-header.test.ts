@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createPki, jwtPayload, type Ca, type Issued, type Pki } from './pki.js';
+import { sleep } from '../helpers/wait.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const GRANT = 'grant_type=client_credentials';
@@ -146,7 +147,7 @@ describe('client certificate from a proxy header', () => {
       // A bad header from an untrusted peer is not even parsed.
       assert.equal((await server.post(`${GRANT}&client_id=mtls`, { ...FORM, 'x-ssl-client-cert': '%%%' })).json.error, 'invalid_client');
 
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       const warnings = server.logs.map((l) => JSON.parse(l)).filter((l) => /untrusted peer/.test(l.msg));
       assert.ok(warnings.length >= 3, 'one warning per request');
       for (const w of warnings) {

@@ -13,12 +13,13 @@ import { after, before, describe, it } from 'node:test';
 import { tlsServerOptions, watchTlsFiles } from '../../src/tls/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { basic, createPki, servedCertificate, type Ca, type Issued, type Pki } from './pki.js';
+import { sleep } from '../helpers/wait.js';
 
 async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -146,7 +147,7 @@ describe('TLS certificate reload', () => {
       const port = (https.address() as AddressInfo).port;
       copyFileSync(second.certPath, cfg.tlsCert);
       copyFileSync(second.keyPath, cfg.tlsKey);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       assert.equal((await servedCertificate(port, ca.cert)).serialNumber, first.x509.serialNumber, 'no file watching here: only SIGHUP reloads');
       process.emit('SIGHUP', 'SIGHUP');
       assert.equal((await servedCertificate(port, ca.cert)).serialNumber, second.x509.serialNumber);

@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
 import { createPki, FORM, httpsRequest, servedCertificate, type Ca, type Issued, type Pki } from './pki.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,7 +23,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

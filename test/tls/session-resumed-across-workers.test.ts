@@ -12,8 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
 import { createPki, jwtPayload, type Ca, type Issued, type Pki } from './pki.js';
+import { freePort } from '../helpers/free-port.js';
+import { sleep } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -92,7 +93,7 @@ describe('TLS session resumption with two workers', () => {
     while (!/d1-authz listening/.test(output)) {
       if (child.exitCode !== null) throw new Error(`serve exited: ${output}`);
       if (Date.now() > deadline) throw new Error(`serve did not start: ${output}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
 
     let session: Buffer | undefined;

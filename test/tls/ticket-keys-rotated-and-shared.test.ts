@@ -15,9 +15,9 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { sleep, waitFor } from '../helpers/http.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { cliEnv, runCli } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
 import { fileURLToPath } from 'node:url';
 import { createPki, type Ca, type Issued, type Pki } from './pki.js';
 

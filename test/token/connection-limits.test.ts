@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rawExchange } from '../helpers/raw-http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { openSocket, waitFor, type OpenSocket } from '../helpers/sockets.js';
+import { openSocket, type OpenSocket } from '../helpers/sockets.js';
+import { holdsWithin } from '../helpers/wait.js';
 
 const PER_ADDRESS = 256;
 const PER_PROCESS = 768;
@@ -59,7 +60,7 @@ describe('connection limits, the documented defaults', () => {
   it('256 connections per address: the next from that address is refused while another address is served', async () => {
     const busy = await open('127.0.0.3', PER_ADDRESS, 'GET /healthz HTTP/1.1\r\n');
     const extra = await openSocket(server.origin, '127.0.0.3');
-    assert.ok(await waitFor(() => extra.isClosed(), 20_000), 'the 257th connection from 127.0.0.3 was closed');
+    assert.ok(await holdsWithin(() => extra.isClosed(), 20_000), 'the 257th connection from 127.0.0.3 was closed');
     assert.equal(extra.text(), '');
     const other = await rawExchange(server.origin.replace('localhost', '127.0.0.1'), health, { timeoutMs: 30_000, untilResponses: 1 });
     assert.equal(other.responses[0]?.status, 200);
@@ -72,13 +73,13 @@ describe('connection limits, the documented defaults', () => {
     // Answered one by one, in order: the first is the oldest idle.
     for (const s of idle) {
       s.socket.write(health);
-      assert.ok(await waitFor(() => s.responses().length === 1, 20_000));
+      assert.ok(await holdsWithin(() => s.responses().length === 1, 20_000));
     }
     const next = await openSocket(server.origin, '127.0.0.4');
     opened.push(next);
     next.socket.write(health);
-    assert.ok(await waitFor(() => next.responses().length === 1, 20_000), 'the new connection is served');
-    assert.ok(await waitFor(() => idle[0]!.isClosed(), 20_000), 'the oldest idle connection was closed');
+    assert.ok(await holdsWithin(() => next.responses().length === 1, 20_000), 'the new connection is served');
+    assert.ok(await holdsWithin(() => idle[0]!.isClosed(), 20_000), 'the oldest idle connection was closed');
     assert.ok(idle.slice(1).every((s) => !s.isClosed()), 'only the oldest');
     await closeAll([...idle, next]);
   });
@@ -90,7 +91,7 @@ describe('connection limits, the documented defaults', () => {
       ...(await open('127.0.0.7', PER_PROCESS - 2 * PER_ADDRESS, 'GET /healthz HTTP/1.1\r\n')),
     ];
     const extra = await openSocket(server.origin, '127.0.0.8');
-    assert.ok(await waitFor(() => extra.isClosed(), 20_000), 'the 769th connection was closed');
+    assert.ok(await holdsWithin(() => extra.isClosed(), 20_000), 'the 769th connection was closed');
     assert.equal(extra.text(), '');
     assert.ok(busy.every((s) => !s.isClosed()), 'the 768 held connections are still open');
     await closeAll(busy);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sleep } from '../helpers/wait.js';
 
 describe('x-correlation-id', () => {
   let server: TestServer;
@@ -13,7 +14,7 @@ describe('x-correlation-id', () => {
   it("echoes D1's id and puts it on the request's log line", async () => {
     const res = await server.token('c', 'c'.repeat(32), undefined, { 'x-correlation-id': 'D1_corr-0123456789' });
     assert.equal(res.headers.get('x-correlation-id'), 'D1_corr-0123456789');
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     const tagged = server.logs.map((l) => JSON.parse(l)).filter((l) => l.correlation_id === 'D1_corr-0123456789');
     // One request line, and the audit event of the token it issued carries the same id.
     const lines = tagged.filter((l) => l.msg === 'request');

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { basicAuth, startTestServer, type TestServer, type TokenCall } from '../helpers/server.js';
+import { sleep } from '../helpers/wait.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -121,7 +122,7 @@ describe('token endpoint: errors', () => {
   it('logs the private reason of a failure, never sends it', async () => {
     const res = await server.post('grant_type=client_credentials', { ...FORM, authorization: basicAuth('nobody', 'whatever-secret'), 'x-correlation-id': 'reason-check' });
     assert.doesNotMatch(JSON.stringify(res.json), /unknown_client/);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     const line = server.logs.map((l) => JSON.parse(l)).find((l) => l.correlation_id === 'reason-check' && l.msg === 'request');
     assert.ok(line, 'request logged');
     assert.match(line.detail, /unknown_client/);

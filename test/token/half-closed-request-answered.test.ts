@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rawExchange } from '../helpers/raw-http.js';
-import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
+import { basicAuth, startServerWithClient, type TestServer } from '../helpers/server.js';
 
 const PATH = '/authz/d1/v1/oauth2/token';
 const BODY = 'grant_type=client_credentials';
@@ -14,11 +14,7 @@ const BODY = 'grant_type=client_credentials';
 describe('a request followed by a half-close is answered', () => {
   let server: TestServer;
   let auth: string;
-  before(async () => {
-    server = await startTestServer();
-    const d1 = await server.createClient('d1');
-    auth = basicAuth(d1.clientId, d1.clientSecret);
-  });
+  before(async () => ({ server, auth } = await startServerWithClient()));
   after(() => server.close());
 
   const request = (authorization: string) =>

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
-import { openSocket, waitFor, type OpenSocket } from '../helpers/sockets.js';
+import { openSocket, type OpenSocket } from '../helpers/sockets.js';
+import { holdsWithin, sleep } from '../helpers/wait.js';
 
 const MAX_IN_FLIGHT = 4;
 const PATH = '/authz/d1/v1/oauth2/token';
@@ -43,7 +44,7 @@ describe('load shedding', () => {
         s.socket.write(head() + BODY.slice(0, 5));
         held.push(s);
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       for (const s of held.filter((h) => h.text() !== '')) {
         s.socket.destroy();
         held.splice(held.indexOf(s), 1);
@@ -68,7 +69,7 @@ describe('load shedding', () => {
     assert.match(metrics, /^d1authz_requests_shed_total [1-9]\d*$/m);
 
     for (const s of held) s.socket.write(BODY.slice(5));
-    assert.ok(await waitFor(() => held.every((s) => s.responses().length === 1), 20_000), 'every held request answered');
+    assert.ok(await holdsWithin(() => held.every((s) => s.responses().length === 1), 20_000), 'every held request answered');
     for (const s of held) {
       assert.equal(s.responses()[0]!.status, 200);
       assert.equal(typeof JSON.parse(s.responses()[0]!.body).access_token, 'string');

@@ -6,18 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rawExchange } from '../helpers/raw-http.js';
-import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
+import { basicAuth, startServerWithClient, type TestServer } from '../helpers/server.js';
 
 const PATH = '/authz/d1/v1/oauth2/token';
 
 describe('refusals below the app have the RFC 6749 shape', () => {
   let server: TestServer;
   let auth: string;
-  before(async () => {
-    server = await startTestServer();
-    const d1 = await server.createClient('d1');
-    auth = basicAuth(d1.clientId, d1.clientSecret);
-  });
+  before(async () => ({ server, auth } = await startServerWithClient()));
   after(() => server.close());
 
   const cases: [string, () => string, number][] = [

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const metadata = async (server: TestServer) => (await fetch(`${server.origin}/.well-known/oauth-authorization-server/authz/d1/v1`)).json();
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SERVER_TIMEOUTS } from '../../src/transport/server-timeouts.js';
 import { rawExchange } from '../helpers/raw-http.js';
-import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
+import { startServerWithClient, type TestServer } from '../helpers/server.js';
 
 const PATH = '/authz/d1/v1/oauth2/token';
 const BODY = 'grant_type=client_credentials';
@@ -23,11 +23,7 @@ describe('server time-outs, small settings', () => {
   const timeouts = { headersMs: 600, requestMs: 1_200, keepAliveMs: 3_000, checkIntervalMs: 100 };
   let server: TestServer;
   let auth: string;
-  before(async () => {
-    server = await startTestServer({}, { timeouts });
-    const d1 = await server.createClient('d1');
-    auth = basicAuth(d1.clientId, d1.clientSecret);
-  });
+  before(async () => ({ server, auth } = await startServerWithClient({}, { timeouts })));
   after(() => server.close());
 
   it('announces the keep-alive time-out and closes an idle connection after it', async () => {
@@ -59,11 +55,7 @@ describe('server time-outs, small settings', () => {
 describe('server time-outs, the documented defaults', () => {
   let server: TestServer;
   let auth: string;
-  before(async () => {
-    server = await startTestServer();
-    const d1 = await server.createClient('d1');
-    auth = basicAuth(d1.clientId, d1.clientSecret);
-  });
+  before(async () => ({ server, auth } = await startServerWithClient()));
   after(() => server.close());
 
   it('Keep-Alive: timeout=65 on the token endpoint and on Fastify routes', async () => {

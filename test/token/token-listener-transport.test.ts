@@ -7,34 +7,12 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/http.js';
+import { basicAuth, startServerWithClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { parseResponses, type RawResponse } from '../helpers/raw-http.js';
+import { waitFor, sleep } from '../helpers/wait.js';
 
 const PATH = '/authz/d1/v1/oauth2/token';
 const BODY = 'grant_type=client_credentials';
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Parses every complete response in `text` (Content-Length framed, as the server sends them). */
-function parseResponses(text: string): RawResponse[] {
-  const out: RawResponse[] = [];
-  let rest = text;
-  while (rest.length > 0) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) break;
-    const [statusLine, ...lines] = rest.slice(0, end).split('\r\n');
-    const headers: Record<string, string> = {};
-    for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
-    const length = Number(headers['content-length'] ?? 0);
-    out.push({ status: Number(statusLine!.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
-    rest = rest.slice(end + 4 + length);
-  }
-  return out;
-}
 
 class RawClient {
   private received = '';
@@ -70,11 +48,7 @@ const tokenRequest = (authorization: string, body = BODY, extra = '') =>
 describe('token endpoint over node:http: transport', () => {
   let server: TestServer;
   let auth: string;
-  before(async () => {
-    server = await startTestServer({ bodyLimit: 1024 });
-    const d1 = await server.createClient('d1');
-    auth = basicAuth(d1.clientId, d1.clientSecret);
-  });
+  before(async () => ({ server, auth } = await startServerWithClient({ bodyLimit: 1024 })));
   after(() => server.close());
 
   it('answers two pipelined token requests on one keep-alive connection, in order', async () => {
@@ -141,7 +115,7 @@ describe('token endpoint over node:http: transport', () => {
     const before = server.logs.length;
     const client = await RawClient.open(server.origin);
     client.send(tokenRequest(auth, BODY).slice(0, -10));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     client.socket.destroy();
     await client.closed;
     const res = await server.token('d1', 'wrong');
@@ -178,9 +152,9 @@ describe('token endpoint over node:http: draining', () => {
     // The first request's body is held back, so the connection is busy when the drain starts.
     const first = tokenRequest(auth);
     client.send(first.slice(0, -5));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     const closing = server.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     client.send(first.slice(-5) + tokenRequest(auth));
     const [a, b] = await client.waitForResponses(2);
     assert.equal(a!.status, 200, a!.body);
