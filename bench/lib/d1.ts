@@ -89,7 +89,7 @@ export async function d1Cli(env: NodeJS.ProcessEnv, args: string[]): Promise<str
     return r.stdout;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message?: string };
-    throw new Error(`d1-authz ${args.slice(0, 2).join(' ')} failed: ${e.message ?? ''}\n${e.stderr ?? ''}${e.stdout ?? ''}`.trim());
+    throw new Error(`d1-authz ${args.slice(0, 2).join(' ')} failed: ${e.message ?? ''}\n${e.stderr ?? ''}${e.stdout ?? ''}`.trim(), { cause: err });
   }
 }
 

@@ -35,7 +35,7 @@ export function runAutocannon(opts: autocannon.Options, progress?: (responses: n
     const timer = progress ? setInterval(() => progress(responses), 30_000) : undefined;
     const instance = autocannon({ pipelining: 1, ...opts }, (err: unknown, result: autocannon.Result) => {
       if (timer) clearInterval(timer);
-      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      if (err) reject(err instanceof Error ? err : new Error('load run failed', { cause: err }));
       else resolve({ result, latencies: lat.subarray(0, nLat).sort() });
     });
     instance.on('response', (_client, status, _bytes, responseTime) => {

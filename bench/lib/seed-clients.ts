@@ -20,7 +20,7 @@ const BATCH = 400;
 
 export async function seedClients(databaseUrl: string, templateId: string, count: number, prefix: string): Promise<SeedResult> {
   const t0 = Date.now();
-  const { openStore } = await importDist<{ openStore(url: string): Store }>('store/database.js');
+  const { openStore } = await importDist<{ openStore: (url: string) => Store }>('store/database.js');
   const store = openStore(databaseUrl);
   try {
     const { db } = store;

@@ -11,7 +11,7 @@
  * Refusals happen in onRequest, before the body is read and before the upstream is contacted.
  */
 import replyFrom from '@fastify/reply-from';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
@@ -101,7 +101,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
   const guard = createGuard({ issuer: config.issuer, audience: config.audience, jwksUri: config.jwksUri, isRevoked });
 
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
     return503OnClosing: true,
@@ -196,14 +196,14 @@ export function createGateway(config: GatewayConfig, logger: Logger, transport: 
     out['x-d1-client-id'] = request.gatewayAuth!.clientId;
     out['x-correlation-id'] = request.id;
     const prior = headers['x-forwarded-for'];
-    out['x-forwarded-for'] = prior ? `${prior}, ${request.ip}` : request.ip;
+    out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${request.ip}` : request.ip;
     return out;
   };
 
   app.all('/*', (request, reply) => {
     request.gatewayOutcome = 'forwarded';
     return reply.from(request.url, {
-      rewriteRequestHeaders: (_r, headers) => forwardedHeaders(request, headers as IncomingHttpHeaders),
+      rewriteRequestHeaders: (_r, headers) => forwardedHeaders(request, headers),
       // RFC 9110 §7.6.1: Connection and Keep-Alive describe the upstream connection, not the caller's
       // (the upstream's `Keep-Alive: timeout=5` would stand in for the gateway's own).
       rewriteHeaders: (headers) => withoutConnectionFields(headers),

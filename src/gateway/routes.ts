@@ -64,6 +64,7 @@ export function pathSegments(url: string): PathCheck {
       return { ok: false, reason: 'invalid percent-encoding in the path' };
     }
     if (decoded === '.' || decoded === '..') return { ok: false, reason: 'dot segment in the path' };
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
     if (/[\x00-\x1f\x7f]/.test(decoded)) return { ok: false, reason: 'control character in the path' };
     segments.push(decoded);
   }

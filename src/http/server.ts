@@ -1,7 +1,7 @@
 /** Builds the Fastify instance: one plugin per concern, one error boundary, one request observer. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -111,7 +111,7 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     return server;
   };
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance: logger,
     // Fastify's two lines per request are replaced by the request observer's one.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
@@ -122,7 +122,9 @@ export function buildHttpServer({ config, logger, tokenDeps, keyRing, readiness,
     // handler would answer in its own shape and log the raw request bytes at trace level.
     clientErrorHandler: () => {},
     // A URL the router cannot decode gets the same RFC-shaped answer as every other error.
-    frameworkErrors: (error, request, reply) => sendOAuthError(toOAuthError(error), request, reply, config.realm),
+    frameworkErrors: (error, request, reply) => {
+      sendOAuthError(toOAuthError(error), request, reply, config.realm);
+    },
     // Typed as the https variant, like the `https` option below; at run time it is either.
     serverFactory: serverFactory as unknown as FastifyServerFactory<HttpsServer>,
     // The server comes from serverFactory; Fastify reads this only to print https:// addresses.

@@ -7,7 +7,6 @@ import { userInfo } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { cliEnv, runCli } from '../helpers/process.js';
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 

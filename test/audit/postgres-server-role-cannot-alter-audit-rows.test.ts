@@ -54,7 +54,7 @@ describe('PostgreSQL: the documented server role cannot alter the audit trail', 
     const url = new URL(db.url);
     url.username = role;
     const config = loadConfig({ databaseUrl: url.toString(), masterKey, port: await freePort(), scryptCost: 14, syncIntervalMs: 100 }, {});
-    app = await createApp(config, { logStream: { write: () => true } as never });
+    app = await createApp(config, { logStream: { write: () => true } });
     await app.listen();
     secret = (await app.clients.create('least-privilege', {})).clientSecret;
     asServer = openStore(url.toString());

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { createTestDatabase, testStore } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli } from '../helpers/process.js';
 
 describe('key activation delay vs propagation', () => {

@@ -61,21 +61,21 @@ describe('gateway transport', () => {
   it('forwards, with Keep-Alive: timeout=65 and nosniff (defaults)', async () => {
     const { responses } = await rawExchange(defaults, get(), { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(responses[0]?.status, 200, responses[0]?.body);
-    assert.equal(responses[0]!.headers['keep-alive'], 'timeout=65, max=1000');
-    assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
+    assert.equal(responses[0].headers['keep-alive'], 'timeout=65, max=1000');
+    assert.equal(responses[0].headers['x-content-type-options'], 'nosniff');
   });
 
   it('nosniff on its own refusals too', async () => {
     const { responses } = await rawExchange(defaults, 'GET /open/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(responses[0]?.status, 401);
-    assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
+    assert.equal(responses[0].headers['x-content-type-options'], 'nosniff');
   });
 
   it('refuses a repeated Host or Authorization with 400 invalid_request', async () => {
     for (const extra of ['Host: evil.example\r\n', `Authorization: ${bearer}\r\n`]) {
       const { responses } = await rawExchange(defaults, get(extra), { timeoutMs: 20_000, untilResponses: 1 });
       assert.equal(responses[0]?.status, 400);
-      assert.equal(JSON.parse(responses[0]!.body).error, 'invalid_request');
+      assert.equal(JSON.parse(responses[0].body).error, 'invalid_request');
     }
   });
 
@@ -87,8 +87,8 @@ describe('gateway transport', () => {
     ] as const) {
       const { responses } = await rawExchange(defaults, request, { timeoutMs: 20_000, untilResponses: 1 });
       assert.equal(responses[0]?.status, status);
-      assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
-      assert.deepEqual(Object.keys(JSON.parse(responses[0]!.body)).sort(), ['error', 'error_description']);
+      assert.equal(responses[0].headers['x-content-type-options'], 'nosniff');
+      assert.deepEqual(Object.keys(JSON.parse(responses[0].body)).sort(), ['error', 'error_description']);
     }
     assert.ok(logs.every((l) => !l.includes('rawPacket')), 'no raw request bytes in the log');
   });

@@ -86,7 +86,6 @@ describe('guard ⇄ d1-authz', () => {
     cleanup.push(() => api.close());
     const statuses = new Map<number, number>();
     const kids = new Set<string>();
-    let rotatedAt = 0;
     const deadline = Date.now() + 3500;
     const loop = async () => {
       while (Date.now() < deadline) {
@@ -99,11 +98,9 @@ describe('guard ⇄ d1-authz', () => {
     const loops = [loop(), loop(), loop(), loop()];
     await sleep(500);
     const rotated = await server.app.keys.rotate({ activateInSeconds: 1 });
-    rotatedAt = Date.now();
     await Promise.all(loops);
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
     console.log(`# key rotation: ${total} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}, kids seen ${kids.size}`);
-    assert.ok(rotatedAt > 0);
     assert.ok(kids.has(rotated.kid), 'tokens signed by the new key reached the guard');
     assert.equal(kids.size, 2, 'tokens from both keys were verified');
     assert.deepEqual([...statuses.keys()], [200], 'every request succeeded');

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { constants, KeyObject, sign, webcrypto } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
-import type { CryptoKey } from 'jose';
 import { createGuard } from '@d1-authz/guard';
 import type { GuardOptions } from '@d1-authz/guard';
 import { startNodeHttpApp } from './apps.js';
@@ -21,7 +20,7 @@ const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64url')
 function signCompact(key: TestKey, header: Record<string, unknown>, payload: Record<string, unknown> | string, opts: { der?: boolean } = {}): string {
   const alg = String(header['alg']);
   const input = `${b64(JSON.stringify(header))}.${b64(typeof payload === 'string' ? payload : JSON.stringify(payload))}`;
-  const priv = KeyObject.from(key.privateKey as unknown as webcrypto.CryptoKey);
+  const priv = KeyObject.from(key.privateKey);
   let signature: Buffer;
   if (alg === 'ES256') signature = sign('sha256', Buffer.from(input), { key: priv, dsaEncoding: opts.der ? 'der' : 'ieee-p1363' });
   else if (alg === 'RS256') signature = sign('sha256', Buffer.from(input), priv);
@@ -37,9 +36,9 @@ async function weakRsaKey(kid: string): Promise<TestKey> {
     { name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
     true,
     ['sign', 'verify'],
-  )) as webcrypto.CryptoKeyPair;
-  const publicKey = pair.publicKey as unknown as CryptoKey;
-  return { kid, privateKey: pair.privateKey as unknown as CryptoKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
+  ));
+  const publicKey = pair.publicKey;
+  return { kid, privateKey: pair.privateKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
 }
 
 /** The same key published under another JWK: members replaced, or removed when undefined. */
@@ -248,7 +247,7 @@ describe('guard verification on node:crypto', () => {
     refused(await get(signCompact(key, header(key, { kid: 42 }), claims())), malformed);
     // A payload that is not UTF-8, correctly signed.
     const input = `${h}.${b64(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]))}`;
-    const priv = KeyObject.from(key.privateKey as unknown as webcrypto.CryptoKey);
+    const priv = KeyObject.from(key.privateKey);
     refused(await get(`${input}.${b64(sign('sha256', Buffer.from(input), { key: priv, dsaEncoding: 'ieee-p1363' }))}`), malformed);
     assert.equal((await get(valid)).status, 200);
     assert.equal(jwks.fetches, 1, 'none of these fetched the JWKS again');

@@ -51,20 +51,22 @@ export function rawExchange(origin: string, first: string | Buffer, options: Raw
   return new Promise((resolve, reject) => {
     let text = '';
     let started = 0;
-    let timer: NodeJS.Timeout | undefined;
     const done = (closedAfterMs: number | undefined) => {
       clearTimeout(timer);
       resolve({ text, responses: parseResponses(text), closedAfterMs });
     };
-    const socket = connect(Number(port), hostname, async () => {
-      started = performance.now();
-      socket.write(first);
+    const trickle = async () => {
       for (const [delay, more] of options.trickle ?? []) {
         await sleep(delay);
         if (socket.destroyed || !socket.writable) break;
         socket.write(more);
       }
       if (options.halfClose && !socket.destroyed) socket.end();
+    };
+    const socket = connect(Number(port), hostname, () => {
+      started = performance.now();
+      socket.write(first);
+      void trickle();
     });
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => {
@@ -77,7 +79,7 @@ export function rawExchange(origin: string, first: string | Buffer, options: Raw
     });
     socket.on('error', (err) => (started === 0 ? reject(err) : undefined));
     socket.on('close', () => done(performance.now() - started));
-    timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       socket.removeAllListeners('close');
       socket.destroy();
       done(undefined);

@@ -19,7 +19,7 @@ describe('pkcs11 provider: two processes on one PostgreSQL, one HSM partition', 
   let hsm: SoftHsmToken;
   let db: TestDatabase;
   let env: Record<string, string>;
-  let nodes: ServeProcess[] = [];
+  const nodes: ServeProcess[] = [];
 
   before(async () => {
     hsm = createSoftHsmToken();

@@ -23,7 +23,7 @@ describe('master-key rotate', () => {
   const newKey = randomBytes(32).toString('base64');
   let db: TestDatabase;
   let oldFile: string;
-  let nodes: TestServer[] = [];
+  const nodes: TestServer[] = [];
   const secret = 'm'.repeat(32);
 
   before(async () => {

@@ -77,7 +77,10 @@ class SilenceableProxy {
   }
 
   async close(): Promise<void> {
-    for (const { client, upstream } of this.pairs) client.destroy(), upstream.destroy();
+    for (const { client, upstream } of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
     for (const s of this.holes) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

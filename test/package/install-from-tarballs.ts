@@ -37,7 +37,7 @@ async function run(cmd: string, args: string[], cwd: string, timeoutMs = 120_000
     return stdout;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
   } finally {
     console.log(`# ${(performance.now() - started).toFixed(0)} ms  ${cmd.replace(ROOT, '')} ${args.join(' ').replaceAll(ROOT, '')}`);
   }

@@ -25,6 +25,7 @@ describe('client certificate parsed once per connection', () => {
   after(() => pki?.cleanup());
 
   it('reads the peer certificate once for 5 requests on one connection, and again for a second connection', async () => {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, called with its own `this`
     const original = TLSSocket.prototype.getPeerX509Certificate;
     let parses = 0;
     TLSSocket.prototype.getPeerX509Certificate = function (this: TLSSocket) {

@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { tlsServerOptions, warnIfInsecureHttp } from '../../src/tls/index.js';
-import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliExit } from '../helpers/cli-exit.js';
 import { cliEnv, migratedCliDatabase, runCli } from '../helpers/process.js';
 import { createPki, type Pki } from './pki.js';
 
-const load = (flags: Record<string, unknown>, env: Record<string, string> = {}) => loadConfig(flags as never, env, undefined);
+const load = (flags: Record<string, unknown>, env: Record<string, string> = {}) => loadConfig(flags, env, undefined);
 
 describe('plain HTTP off loopback', () => {
   it('is refused with a message naming the settings', () => {

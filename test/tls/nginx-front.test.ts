@@ -71,7 +71,7 @@ describe('examples/nginx-mtls.conf in front of d1-authz (real nginx)', () => {
       `daemon off;\nmaster_process on;\nworker_processes 1;\npid ${join(prefix, 'nginx.pid')};\nerror_log stderr warn;\n` +
         `events { worker_connections 64; }\nhttp {\n  access_log off;\n${temp}\n  include ${join(prefix, 'd1-authz.conf')};\n}\n`,
     );
-    nginx = spawn(NGINX!, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    nginx = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'pipe', 'pipe'] });
     nginx.stdout!.on('data', (d) => (nginxLog += d));
     nginx.stderr!.on('data', (d) => (nginxLog += d));
     await waitFor('nginx to answer', async () => {

@@ -23,7 +23,7 @@ export interface Issued {
   readonly thumbprint: string;
 }
 
-export interface Ca extends Issued {}
+export type Ca = Issued;
 
 export interface LeafOptions {
   /** openssl -subj form, e.g. /C=FR/O=Thales/CN=d1-client */

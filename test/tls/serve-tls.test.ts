@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { createTestDatabase, testStore, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli } from '../helpers/process.js';
 import { createPki, FORM, httpsRequest, servedCertificate, type Ca, type Issued, type Pki } from './pki.js';
 import { freePort } from '../helpers/free-port.js';

@@ -94,8 +94,8 @@ describe('TLS session ticket keys', () => {
     const child = spawn(process.execPath, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
     await waitFor('serve to listen', () => {
       if (child.exitCode !== null) throw new Error(`serve exited: ${output}`);
       return /d1-authz listening/.test(output);

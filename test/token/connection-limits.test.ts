@@ -46,7 +46,7 @@ describe('connection limits, the documented defaults', () => {
     assert.equal(ok.responses[0]?.status, 200);
     const big = await rawExchange(server.origin, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Pad: ${'a'.repeat(16_500)}\r\n\r\n`, { timeoutMs: 30_000 });
     assert.equal(big.responses[0]?.status, 431);
-    assert.equal(JSON.parse(big.responses[0]!.body).error, 'invalid_request');
+    assert.equal(JSON.parse(big.responses[0].body).error, 'invalid_request');
   });
 
   it('1,000 requests per connection: announced, and the last says Connection: close', async () => {

@@ -31,7 +31,7 @@ describe('a request followed by a half-close is answered', () => {
   it('a refused token request (slow hash for a wrong secret), then FIN: the 401, then the close', async () => {
     const { responses, closedAfterMs } = await rawExchange(server.origin, request(basicAuth('d1', 'wrong')), { halfClose: true, timeoutMs: 20_000 });
     assert.equal(responses[0]?.status, 401);
-    assert.equal(JSON.parse(responses[0]!.body).error, 'invalid_client');
+    assert.equal(JSON.parse(responses[0].body).error, 'invalid_client');
     assert.notEqual(closedAfterMs, undefined);
   });
 

@@ -46,8 +46,8 @@ describe('token endpoint: every method but POST is 405', () => {
   it('a percent-encoded spelling of the path, which Fastify routes, is answered the same way', async () => {
     const { responses } = await rawExchange(server.origin, `PUT /authz/d1/v1/oauth2/%74oken HTTP/1.1\r\nHost: localhost\r\n${BODIES.form}`, { timeoutMs: 20_000 });
     assert.equal(responses[0]?.status, 405);
-    assert.equal(responses[0]!.headers['allow'], 'POST');
-    assert.equal(JSON.parse(responses[0]!.body).error, 'invalid_request');
+    assert.equal(responses[0].headers['allow'], 'POST');
+    assert.equal(JSON.parse(responses[0].body).error, 'invalid_request');
   });
 
   it('POST is still served', async () => {

@@ -37,7 +37,7 @@ describe('nosniff on every response', () => {
     it(name, async () => {
       const { responses } = await rawExchange(server.origin, request(), { timeoutMs: 20_000 });
       assert.equal(responses[0]?.status, status, responses[0]?.body);
-      assert.equal(responses[0]!.headers['x-content-type-options'], 'nosniff');
+      assert.equal(responses[0].headers['x-content-type-options'], 'nosniff');
     });
   }
 });

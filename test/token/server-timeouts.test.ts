@@ -48,7 +48,7 @@ describe('server time-outs, small settings', () => {
     const { closedAfterMs, responses } = await rawExchange(server.origin, slowBody(auth), { trickle, timeoutMs: 15_000 });
     assert.ok(closedAfterMs !== undefined && closedAfterMs >= timeouts.requestMs - 50 && closedAfterMs < timeouts.requestMs + SLACK_MS, `closed after ${closedAfterMs} ms`);
     assert.equal(responses[0]?.status, 408);
-    assert.deepEqual(JSON.parse(responses[0]!.body), { error: 'invalid_request', error_description: 'the request was not received in time' });
+    assert.deepEqual(JSON.parse(responses[0].body), { error: 'invalid_request', error_description: 'the request was not received in time' });
   });
 });
 
@@ -62,7 +62,7 @@ describe('server time-outs, the documented defaults', () => {
     assert.equal(SERVER_TIMEOUTS.keepAliveMs, 65_000);
     const token = await rawExchange(server.origin, `${slowBody(auth)}_type=client_credentials`, { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(token.responses[0]?.status, 200);
-    assert.equal(token.responses[0]!.headers['keep-alive'], 'timeout=65, max=1000');
+    assert.equal(token.responses[0].headers['keep-alive'], 'timeout=65, max=1000');
     const health = await rawExchange(server.origin, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', { timeoutMs: 20_000, untilResponses: 1 });
     assert.equal(health.responses[0]!.headers['keep-alive'], 'timeout=65, max=1000');
   });

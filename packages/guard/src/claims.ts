@@ -17,7 +17,6 @@ export interface ClaimRules {
 // does not use). Listed in the order jose reported a missing one.
 const REQUIRED = ['iss', 'aud', 'client_id', 'sub', 'iat', 'exp'] as const;
 
-const hasOwn = Object.prototype.hasOwnProperty;
 
 function audienceMatches(aud: unknown, audiences: readonly string[]): boolean {
   // RFC 7519 §4.1.3: "In the general case, the "aud" value is an array of case-sensitive strings
@@ -33,7 +32,7 @@ function audienceMatches(aud: unknown, audiences: readonly string[]): boolean {
  */
 export function claimsProblem(claims: Record<string, unknown>, rules: ClaimRules, nowMs: number): string | undefined {
   for (const name of REQUIRED) {
-    if (!hasOwn.call(claims, name)) return `missing "${name}" claim`;
+    if (!Object.hasOwn(claims, name)) return `missing "${name}" claim`;
   }
   const { iss, aud, iat, nbf, exp, client_id: clientId, sub, scope } = claims;
   // RFC 9068 §4: "The issuer identifier for the authorization server [...] MUST exactly match the

@@ -167,7 +167,7 @@ function checkScopes(name: string, scopes: readonly string[] | undefined): reado
   for (const s of scopes) {
     if (typeof s !== 'string' || !SCOPE_TOKEN.test(s)) throw new TypeError(`${name}: invalid scope token ${JSON.stringify(s)}`);
   }
-  return scopes;
+  return scopes as string[];
 }
 
 export function createGuard(options: GuardOptions): Guard {

@@ -233,7 +233,7 @@ export class RemoteJwks {
       if (!isPlainObject(json) || !Array.isArray(json['keys']) || !json['keys'].every(isPlainObject)) {
         throw new JwksUnavailableError('JWKS response is not a valid JSON Web Key Set');
       }
-      const keys = json['keys'] as Record<string, unknown>[];
+      const keys = json['keys'];
       this.set = KeySet.from(keys, this.set);
       this.raw = text;
       this.keyCount = keys.length;

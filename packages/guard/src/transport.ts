@@ -60,7 +60,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 
 /** Node skips what is not a certificate in `ca` without a word, which would leave no trust anchor at all. */
 function checkCertificates(name: string, value: Pem | readonly Pem[]): void {
-  for (const pem of Array.isArray(value) ? value : [value]) {
+  for (const pem of (Array.isArray(value) ? value : [value]) as readonly Pem[]) {
     const blocks = pem.toString('utf8').match(PEM_CERTIFICATE) ?? [];
     if (blocks.length === 0) throw new TypeError(`${name} holds no PEM certificate`);
     for (const block of blocks) {
@@ -108,7 +108,8 @@ export function createTransport(name: string, url: URL, tls: GuardTlsOptions | u
       new Promise<TransportAnswer>((resolve, reject) => {
         const { signal } = call;
         if (signal.aborted) {
-          reject(signal.reason);
+          const reason: unknown = signal.reason;
+          reject(reason instanceof Error ? reason : new Error('aborted'));
           return;
         }
         let res: IncomingMessage | undefined;
@@ -117,7 +118,7 @@ export function createTransport(name: string, url: URL, tls: GuardTlsOptions | u
           const reason: unknown = signal.reason;
           req.destroy(reason instanceof Error ? reason : new Error('aborted'));
           res?.destroy();
-          reject(reason);
+          reject(reason instanceof Error ? reason : new Error('aborted'));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         const settle = (fn: () => void) => {

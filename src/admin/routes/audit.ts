@@ -88,7 +88,8 @@ export function auditRoutes(audit: AuditRepository, metrics: Metrics | undefined
       const failures = await audit.find({ type: 'client.authentication_failed', since: first * 60_000, limit: 10_000 });
       const byReason: Record<string, number> = {};
       for (const f of failures) {
-        const reason = String((JSON.parse(f.details) as { reason?: unknown }).reason ?? 'unknown');
+        const presented = (JSON.parse(f.details) as { reason?: unknown }).reason;
+        const reason = typeof presented === 'string' ? presented : 'unknown';
         byReason[reason] = (byReason[reason] ?? 0) + 1;
       }
       return reply.header('cache-control', 'no-store').send({
