@@ -60,6 +60,10 @@ export function keyCommands(globals: () => GlobalOptions): Command {
     .description('withdraw a key at once (compromise): it leaves the JWKS and the signing set, its tokens become inactive; the standby key signs in its place')
     .requiredOption('--reason <text>', 'why (kept with the key, shown by keys list)')
     .option('--json', 'print {"kid", "promoted_kid", "standby_kid"}')
+    // A kid is base64url: one in 64 begins with "-", which must be read as the kid, not as an option
+    // (and no short option, -h included, may swallow it).
+    .allowUnknownOption()
+    .helpOption('--help', 'display help for command')
     .action(async (kid: string, o: JsonFlag & { reason: string }) =>
       withServices(globals(), async (s) => {
         if (o.reason.trim() === '') throw new UsageError('--reason must not be empty');

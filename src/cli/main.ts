@@ -56,7 +56,7 @@ program.addCommand(auditCommand(globals));
 
 /** Commander exits by itself on a usage error (with 1); every command throws instead, and the code is decided below. */
 function throwInsteadOfExit(cmd: Command): void {
-  cmd.exitOverride().showHelpAfterError('(add --help for usage)');
+  cmd.exitOverride().showHelpAfterError('(add --help for usage; an id that begins with "-" goes after --, as in: client show -- -my-id)');
   for (const sub of cmd.commands) throwInsteadOfExit(sub);
 }
 throwInsteadOfExit(program);
