@@ -93,7 +93,10 @@ export class Pkcs11SessionPool {
   }
 
   private connect(): void {
-    this.lib.C_Initialize();
+    // PKCS#11 v2.40 §5.4: with no initialization arguments a library may assume the application
+    // "will not be accessing Cryptoki from multiple threads simultaneously"; signing runs on libuv's
+    // pool threads, several at once, so the library is told to use the OS's locking.
+    this.lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
     try {
       this.slot = this.findSlot();
       const sessions: Handle[] = [];
