@@ -26,6 +26,7 @@
 //   BENCH_TSX=1             run the baselines as .ts through tsx (default: transpiled to plain JS first)
 
 import { execFileSync } from 'node:child_process';
+import type { IncomingHttpHeaders } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -153,17 +154,25 @@ interface LoadCounters {
 /** The autocannon `requests` for a plan; every 2xx body is checked cheaply and reservoir-sampled. */
 function tokenRequests(plan: LoadPlan, counters: LoadCounters): autocannon.Request[] {
   const kinds = plan.mix?.sequence ?? [{ body: FORM_BODY }];
-  return kinds.map((kind) => {
-    const expect = kind.expectScope === undefined ? undefined : `"scope":${JSON.stringify(kind.expectScope)}`;
+  // Each kind is tagged with its own x-correlation-id, which the server echoes: autocannon pairs a
+  // response with the request it sent last, and loses that pairing when the server closes a connection
+  // (d1-authz does after 1,000 requests), so the echo, not the position, says what was asked.
+  const expectById = new Map(kinds.map((kind, i) => [`bench-kind-${i}`, kind.expectScope === undefined ? undefined : `"scope":${JSON.stringify(kind.expectScope)}`]));
+  return kinds.map((kind, i) => {
+    const tagged = kind.expectScope !== undefined;
     const request: autocannon.Request = {
       method: 'POST',
-      headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded', ...(tagged ? { 'x-correlation-id': `bench-kind-${i}` } : {}) },
       body: kind.body,
-      onResponse: (status: number, body: string) => {
+      onResponse: (status: number, body: string, _context: object, headers: IncomingHttpHeaders | undefined) => {
         if (status < 200 || status > 299) return;
         // Cheap per-response check; full JWT verification on a sample after the run.
         if (!body.includes('"access_token":"ey')) counters.malformed++;
-        if (expect !== undefined && !body.includes(expect)) counters.wrongScope++;
+        if (tagged) {
+          const id = headers?.['x-correlation-id'];
+          const expect = typeof id === 'string' ? expectById.get(id) : undefined;
+          if (expect === undefined || !body.includes(expect)) counters.wrongScope++;
+        }
         counters.seen++;
         if (counters.samples.length < MAX_SAMPLES) counters.samples.push(body);
         else {
