@@ -5,27 +5,16 @@ import type { Attempt, FailedAttempt } from '../../src/domain/lockout/attempt.js
 import type { ClientRequest } from '../../src/protocol/client-authentication.js';
 import type { ClientCertificate } from '../../src/model/client-certificate.js';
 import type { TokenEndpointDeps } from '../../src/protocol/token-endpoint.js';
+import { fakeClient } from '../helpers/protocol-fakes.js';
+
+/** One fake client for every protocol test. */
+export { fakeClient };
 
 export const FORM = 'application/x-www-form-urlencoded';
 export const SECRET = 's3cret-value';
 
 export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-export function fakeClient(overrides: Partial<Client> = {}): Client {
-  return {
-    clientId: 'bank-d1',
-    name: 'bank d1',
-    allowedScopes: ['consumer', 'otp'],
-    defaultScopes: ['consumer'],
-    grantTypes: ['client_credentials'],
-    audience: null,
-    tokenTtl: null,
-    enabled: true,
-    createdAt: 0,
-    updatedAt: 0,
-    ...overrides,
-  };
-}
 
 export const certificate = (overrides: Partial<ClientCertificate> = {}): ClientCertificate => ({
   thumbprint: 'thumb-1',
