@@ -101,7 +101,9 @@ describe('POST /oauth2/introspect (RFC 7662)', () => {
   });
 
   it('answers {"active":false} once the token has expired', async () => {
-    const short = await server.createClient('short-lived', { ttl: 1 });
+    // exp is whole seconds: a 1 s token issued late in a second has almost no life left. With 3 s it has
+    // at least 2 s, enough for the first introspection on a slow machine.
+    const short = await server.createClient('short-lived', { ttl: 3 });
     const token = await accessToken(server, short);
     assert.equal((await introspect(server, rs, token)).json.active, true);
     await sleep(decodePayload(token).exp * 1000 - Date.now() + 50);
