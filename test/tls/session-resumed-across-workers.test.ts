@@ -14,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cliEnv, runCli } from '../helpers/process.js';
 import { createPki, jwtPayload, type Ca, type Issued, type Pki } from './pki.js';
 import { freePort } from '../helpers/free-port.js';
-import { sleep } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -111,13 +111,11 @@ describe('TLS session resumption with two workers', () => {
       Array(7).fill(true),
       'every later connection resumes (round-robin hands them to both workers in turn)',
     );
-    // The request log lines carry the worker's pid: both workers answered resumed connections.
-    const pids = new Set(
-      output
-        .split('\n')
-        .filter((l) => l.includes('"msg":"request"') && l.includes('oauth2/token'))
-        .map((l) => /"pid":(\d+)/.exec(l)?.[1]),
-    );
+    // The request log lines carry the worker's pid: both workers answered resumed connections. Each
+    // worker writes its lines within 100 ms (docs/operations.md, "Logs"): wait for all 8.
+    const tokenLines = () => output.split('\n').filter((l) => l.includes('"msg":"request"') && l.includes('oauth2/token'));
+    await waitFor('the 8 request lines', () => tokenLines().length >= 8, 5_000, 50);
+    const pids = new Set(tokenLines().map((l) => /"pid":(\d+)/.exec(l)?.[1]));
     assert.equal(pids.size, 2, `token requests answered by both workers: ${[...pids].join(', ')}`);
   });
 });
