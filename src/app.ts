@@ -254,6 +254,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     { keyRefreshMs: config.clientCacheTtl * 1000 },
   );
   await feed.start();
+  services.clients.onChange((_clientId, seq) => feed.appliedHere(seq));
   // After the feed's cursor is set: a client created in between is in the list or reported by the feed.
   await directory.loadIds().catch((err: Error) => logger.warn({ detail: err.message }, 'cannot read the client list; looking clients up one by one'));
   // A key change committed between the first load and the feed's cursor would be in neither: load again.

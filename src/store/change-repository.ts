@@ -1,8 +1,10 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { ChangeKind, Database } from './schema.js';
 
-export async function recordChange(trx: Transaction<Database> | Kysely<Database>, kind: ChangeKind, subject: string, at: number) {
-  await trx.insertInto('changes').values({ kind, subject, created_at: at }).execute();
+/** Writes one change row; returns its seq, so that the process that made the change can tell the feed it applied it already. */
+export async function recordChange(trx: Transaction<Database> | Kysely<Database>, kind: ChangeKind, subject: string, at: number): Promise<number> {
+  const row = await trx.insertInto('changes').values({ kind, subject, created_at: at }).returning('seq').executeTakeFirstOrThrow();
+  return Number(row.seq);
 }
 
 export interface Change {

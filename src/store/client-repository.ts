@@ -117,14 +117,19 @@ export class ClientRepository {
     return rows.map(toClient);
   }
 
+  /*
+   * Each change below answers the seq of the change row it wrote (domain/sync/change-feed.ts), or
+   * undefined when it changed nothing.
+   */
+
   /**
-   * false when the client id is taken. With `cutoff`, an id reused while the cut-off of its deleted
+   * Undefined when the client id is taken. With `cutoff`, an id reused while the cut-off of its deleted
    * predecessor still lives gets a fresh cut-off, so verifiers accept the new client's tokens.
    */
-  async create(client: Client, secretHash: string | null, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<boolean> {
+  async create(client: Client, secretHash: string | null, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('clients').select('client_id').where('client_id', '=', client.clientId).executeTakeFirst();
-      if (existing) return false;
+      if (existing) return undefined;
       await trx
         .insertInto('clients')
         .values({
@@ -149,14 +154,14 @@ export class ClientRepository {
       if (secretHash !== null) {
         await trx.insertInto('client_secrets').values({ client_id: client.clientId, secret_hash: secretHash, created_at: client.createdAt, expires_at: null }).execute();
       }
-      await recordChange(trx, 'client', client.clientId, client.createdAt);
+      const seq = await recordChange(trx, 'client', client.clientId, client.createdAt);
       await audited(trx, client.clientId, undefined, audit);
-      return true;
+      return seq;
     });
   }
 
-  /** false when the client does not exist, or (with `ifUpdatedAt`) was changed since that version. */
-  async update(clientId: string, patch: ClientPatch, at: number, audit?: AuditOfChange, ifUpdatedAt?: number): Promise<boolean> {
+  /** Undefined when the client does not exist, or (with `ifUpdatedAt`) was changed since that version. */
+  async update(clientId: string, patch: ClientPatch, at: number, audit?: AuditOfChange, ifUpdatedAt?: number): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const before = audit && (await readRecord(trx, clientId));
       const values: Partial<Selectable<ClientsTable>> = { updated_at: at };
@@ -172,10 +177,10 @@ export class ClientRepository {
       let update = trx.updateTable('clients').set(values).where('client_id', '=', clientId);
       if (ifUpdatedAt !== undefined) update = update.where('updated_at', '=', ifUpdatedAt);
       const result = await update.executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return false;
-      await recordChange(trx, 'client', clientId, at);
+      if (Number(result.numUpdatedRows) === 0) return undefined;
+      const seq = await recordChange(trx, 'client', clientId, at);
       await audited(trx, clientId, before, audit);
-      return true;
+      return seq;
     });
   }
 
@@ -184,32 +189,32 @@ export class ClientRepository {
    * disabling revokes every token of the client, enabling revokes those issued before now, so tokens
    * minted before (or, by a node that had not yet seen the change, during) the disabled period stay dead.
    */
-  async setEnabled(clientId: string, enabled: boolean, at: number, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<boolean> {
+  async setEnabled(clientId: string, enabled: boolean, at: number, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('clients').select('enabled').where('client_id', '=', clientId).executeTakeFirst();
-      if (!current) return false;
+      if (!current) return undefined;
       const before = audit && (await readRecord(trx, clientId));
       await trx.updateTable('clients').set({ enabled: enabled ? 1 : 0, updated_at: at }).where('client_id', '=', clientId).execute();
-      await recordChange(trx, 'client', clientId, at);
+      const seq = await recordChange(trx, 'client', clientId, at);
       if (cutoff && (current.enabled === 1) !== enabled) {
         await insertClientCutoff(trx, { clientId, issuedBefore: enabled ? at : null, expiresAt: cutoff.cutoffExpiresAt, at });
       }
       await audited(trx, clientId, before, audit);
-      return true;
+      return seq;
     });
   }
 
   /** With `cutoff`, also revokes every token of the client (verifiers that never see the client table learn it). */
-  async delete(clientId: string, at: number, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<boolean> {
+  async delete(clientId: string, at: number, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const before = audit && (await readRecord(trx, clientId));
       await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).execute();
       const result = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
-      if (Number(result.numDeletedRows) === 0) return false;
-      await recordChange(trx, 'client', clientId, at);
+      if (Number(result.numDeletedRows) === 0) return undefined;
+      const seq = await recordChange(trx, 'client', clientId, at);
       if (cutoff) await insertClientCutoff(trx, { clientId, issuedBefore: null, expiresAt: cutoff.cutoffExpiresAt, at });
       await audited(trx, clientId, before, audit);
-      return true;
+      return seq;
     });
   }
 
@@ -217,18 +222,18 @@ export class ClientRepository {
    * Adds a secret. Secrets that had no end get one at `oldSecretsExpireAt` (the grace period);
    * those already past their end are removed.
    */
-  async addSecret(clientId: string, secretHash: string, oldSecretsExpireAt: number, at: number, audit?: AuditOfChange): Promise<boolean> {
+  async addSecret(clientId: string, secretHash: string, oldSecretsExpireAt: number, at: number, audit?: AuditOfChange): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const exists = await trx.selectFrom('clients').select('client_id').where('client_id', '=', clientId).executeTakeFirst();
-      if (!exists) return false;
+      if (!exists) return undefined;
       const before = audit && (await readRecord(trx, clientId));
       await trx.updateTable('client_secrets').set({ expires_at: oldSecretsExpireAt }).where('client_id', '=', clientId).where('expires_at', 'is', null).execute();
       await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).where('expires_at', '<=', at).execute();
       await trx.insertInto('client_secrets').values({ client_id: clientId, secret_hash: secretHash, created_at: at, expires_at: null }).execute();
-      await recordChange(trx, 'client', clientId, at);
+      const seq = await recordChange(trx, 'client', clientId, at);
       await trx.updateTable('clients').set({ updated_at: at }).where('client_id', '=', clientId).execute();
       await audited(trx, clientId, before, audit);
-      return true;
+      return seq;
     });
   }
 }

@@ -229,6 +229,29 @@ describe(`change feed on ${testStore}`, () => {
     }
   });
 
+  it('skips the client changes this process applied itself (appliedHere), and only those', async () => {
+    const r = recorder();
+    const feed = new ChangeFeed(new ChangeRepository(store.db), 60_000, r.handlers, () => {});
+    await feed.start();
+    try {
+      const mine = await recordChange(store.db, 'client', 'changed-here', Date.now());
+      await recordChange(store.db, 'client', 'changed-elsewhere', Date.now());
+      feed.appliedHere(mine);
+      await feed.poll();
+      assert.deepEqual(r.clients, ['changed-elsewhere']);
+      // A seq already read counts as any other: told late, it does not swallow a later change.
+      const late = await recordChange(store.db, 'client', 'read-before-told', Date.now());
+      await feed.poll();
+      feed.appliedHere(late);
+      const next = await recordChange(store.db, 'client', 'changed-elsewhere', Date.now());
+      assert.ok(next > late);
+      await feed.poll();
+      assert.deepEqual(r.clients, ['changed-elsewhere', 'read-before-told', 'changed-elsewhere']);
+    } finally {
+      feed.stop();
+    }
+  });
+
   it('pages through a backlog larger than one read', async () => {
     const r = recorder();
     const feed = new ChangeFeed(new ChangeRepository(store.db), 60_000, r.handlers, () => {});

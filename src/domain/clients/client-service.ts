@@ -97,8 +97,11 @@ function checkScopes(label: string, scopes: readonly string[]): string[] {
   return unique;
 }
 
+/** `seq`: the change row written with the change (domain/sync/change-feed.ts reads it later). */
+export type ChangeListener = (clientId: string, seq: number) => void;
+
 export class ClientService {
-  private listeners: ((clientId: string) => void)[] = [];
+  private listeners: ChangeListener[] = [];
 
   constructor(
     private readonly repo: ClientRepository,
@@ -116,12 +119,12 @@ export class ClientService {
   }
 
   /** Called after each committed change to a client made through this service: the process that made it knows it at once. */
-  onChange(listener: (clientId: string) => void): void {
+  onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
   }
 
-  private changed(clientId: string): void {
-    for (const listener of this.listeners) listener(clientId);
+  private changed(clientId: string, seq: number): void {
+    for (const listener of this.listeners) listener(clientId, seq);
   }
 
   async create(clientId: string, settings: ClientSettings, secretInput: SecretInput = {}): Promise<{ client: Client; clientSecret: string }> {
@@ -148,9 +151,10 @@ export class ClientService {
     });
     const hash = await hashSecret(secret, this.policy.scryptCost);
     const audit = clientChange(this.audit, 'client.created', clientId, now, { secret_imported: secretInput.secret !== undefined });
-    if (!(await this.repo.create(client, hash, this.cutoff(now), audit?.row))) throw new ClientExistsError(`client ${clientId} exists already`);
+    const seq = await this.repo.create(client, hash, this.cutoff(now), audit?.row);
+    if (seq === undefined) throw new ClientExistsError(`client ${clientId} exists already`);
     audit?.committed();
-    this.changed(clientId);
+    this.changed(clientId, seq);
     return { client, clientSecret: secret };
   }
 
@@ -178,9 +182,10 @@ export class ClientService {
     // The version must move forward even when two changes land within one millisecond.
     const at = Math.max(this.now(), current.updatedAt + 1);
     const audit = clientChange(this.audit, 'client.updated', clientId, at);
-    if (!(await this.repo.update(clientId, defined, at, audit?.row, expected))) throw expected === undefined ? this.notFound(clientId) : this.changedSince(clientId);
+    const seq = await this.repo.update(clientId, defined, at, audit?.row, expected);
+    if (seq === undefined) throw expected === undefined ? this.notFound(clientId) : this.changedSince(clientId);
     audit?.committed();
-    this.changed(clientId);
+    this.changed(clientId, seq);
     return { ...next, updatedAt: at };
   }
 
@@ -199,17 +204,19 @@ export class ClientService {
     }
     const now = this.now();
     const audit = clientChange(this.audit, enabled ? 'client.enabled' : 'client.disabled', clientId, now);
-    if (!(await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now), audit?.row))) throw this.notFound(clientId);
+    const seq = await this.repo.setEnabled(clientId, enabled, now, this.cutoff(now), audit?.row);
+    if (seq === undefined) throw this.notFound(clientId);
     audit?.committed();
-    this.changed(clientId);
+    this.changed(clientId, seq);
   }
 
   async delete(clientId: string): Promise<void> {
     const now = this.now();
     const audit = clientChange(this.audit, 'client.deleted', clientId, now);
-    if (!(await this.repo.delete(clientId, now, this.cutoff(now), audit?.row))) throw this.notFound(clientId);
+    const seq = await this.repo.delete(clientId, now, this.cutoff(now), audit?.row);
+    if (seq === undefined) throw this.notFound(clientId);
     audit?.committed();
-    this.changed(clientId);
+    this.changed(clientId, seq);
   }
 
   /** A client-wide cut-off matters while a token issued before it can be valid: the longest lifetime plus skew. */
@@ -234,9 +241,10 @@ export class ClientService {
       grace_seconds: graceSeconds,
       secret_imported: secretInput.secret !== undefined,
     });
-    if (!(await this.repo.addSecret(clientId, hash, expireAt, now, audit?.row))) throw this.notFound(clientId);
+    const seq = await this.repo.addSecret(clientId, hash, expireAt, now, audit?.row);
+    if (seq === undefined) throw this.notFound(clientId);
     audit?.committed();
-    this.changed(clientId);
+    this.changed(clientId, seq);
     return { clientSecret: secret, oldSecretsExpireAt: new Date(expireAt).toISOString() };
   }
 

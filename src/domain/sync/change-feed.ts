@@ -13,6 +13,11 @@
  * so a gap that has not filled in after two minutes never will. SQLite has a single writer and
  * allocates seqs in commit order, so gaps there are only rollbacks and simply expire.
  *
+ * A client change made by this process was applied here when it committed (the client service tells the
+ * directory at once), and anything verified since then is current: reading that change again must not
+ * drop it. So the process hands over the seqs it wrote (`appliedHere`), and the feed skips their client
+ * handler; every other change, and every change it could not be told of in time, is handled as usual.
+ *
  * As a last safety net (e.g. a gap dropped because too many were open), cached clients are
  * re-read after clientCacheTtl anyway, and the key ring is reloaded every `keyRefreshMs`.
  */
@@ -47,6 +52,8 @@ export class ChangeFeed {
   private seq = 0;
   /** seq -> when it was first found missing. Insertion order is age order. */
   private readonly gaps = new Map<number, number>();
+  /** Seqs of client changes this process made and applied itself, not read yet. Insertion order is age order. */
+  private readonly appliedSeqs = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private failing = false;
@@ -93,6 +100,16 @@ export class ChangeFeed {
     return !this.failing;
   }
 
+  /**
+   * A client change with this seq was made, committed and applied by this process: when the feed reads it,
+   * it does not hand it to `client` again. A seq already read is ignored (it was handled as any other).
+   */
+  appliedHere(seq: number): void {
+    if (seq <= this.seq && !this.gaps.has(seq)) return;
+    this.appliedSeqs.add(seq);
+    while (this.appliedSeqs.size > this.maxGaps) this.appliedSeqs.delete(this.appliedSeqs.values().next().value!);
+  }
+
   /** The seqs still awaited (for tests and diagnostics). */
   get pendingGaps(): number[] {
     return [...this.gaps.keys()];
@@ -124,7 +141,9 @@ export class ChangeFeed {
       let revocations = false;
       for (const change of changes) {
         if (!this.take(change.seq, now)) continue;
-        if (change.kind === 'client') clients.push(change.subject);
+        if (change.kind === 'client') {
+          if (!this.appliedSeqs.delete(change.seq)) clients.push(change.subject);
+        }
         else if (change.kind === 'key') keysChanged = true;
         else if (change.kind === 'revocation') revocations = true;
       }
