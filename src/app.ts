@@ -39,14 +39,27 @@ import { createTokenStatus, type TokenStatus } from './token-status.js';
 import { userInfo } from 'node:os';
 import { auditLogLine } from './domain/audit/audit-log.js';
 import { presentedClientId, type AuditEvent } from './domain/audit/audit-event.js';
-import { AuditTrail } from './domain/audit/audit-trail.js';
+import { AuditTrail, type AuditStore } from './domain/audit/audit-trail.js';
 import { RequestAudit, type AuthenticationFailure } from './domain/audit/request-audit.js';
 import { StoreUnavailableError } from './domain/clients/client-directory.js';
 import { AuditRepository } from './store/audit-repository.js';
+import { SqliteAuditWriter } from './store/sqlite-audit-writer.js';
+import { sqlitePath } from './store/sqlite-path.js';
 
 /** Batches of token events, written off the request's path; retention pruned by every node (idempotent). */
-function startAuditTrail(repo: AuditRepository, config: Config, logger: Logger, log: (event: AuditEvent, at: number) => void): AuditTrail {
-  const trail = new AuditTrail(repo, {
+/**
+ * The rows go through a writer thread on SQLite (its inserts would otherwise run on the event loop:
+ * better-sqlite3 is synchronous), straight through the pool on PostgreSQL. Pruning is rare: the repository.
+ */
+function auditStore(repo: AuditRepository, config: Config): { store: AuditStore; close: () => Promise<void> } {
+  const path = sqlitePath(config.databaseUrl);
+  if (path === null || path === ':memory:') return { store: repo, close: async () => {} };
+  const writer = new SqliteAuditWriter(path);
+  return { store: { insert: (rows) => writer.insert(rows), prune: (before, maxRows) => repo.prune(before, maxRows) }, close: () => writer.close() };
+}
+
+function startAuditTrail(store: AuditStore, config: Config, logger: Logger, log: (event: AuditEvent, at: number) => void): AuditTrail {
+  const trail = new AuditTrail(store, {
     bufferSize: 50_000,
     flushIntervalMs: 1_000,
     batchSize: 500,
@@ -215,12 +228,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const authenticator = await ClientAuthenticator.create(directory, credentials, { ...config, hashConcurrency: hashConcurrency(config) });
   const issuer = new TokenIssuer(keyRing, config);
   const logAudit = auditLogLine(logger);
-  const audit = config.audit ? startAuditTrail(services.repos.audit, config, logger, logAudit) : undefined;
+  const auditRows = config.audit ? auditStore(services.repos.audit, config) : undefined;
+  const audit = auditRows ? startAuditTrail(auditRows.store, config, logger, logAudit) : undefined;
   if (!config.audit) logger.warn('D1AUTHZ_AUDIT=false: tokens issued and failed authentications are not written to the audit trail');
   const metrics = config.metrics ? new Metrics(tokenPathOf(config), () => authenticator.hashesPending, audit, () => keyRing.signingSince()) : undefined;
   const requestAudit = new RequestAudit({
     sink: audit,
-    write: audit && config.auditSync ? (event) => audit.write(event) : undefined,
+    write: audit && config.auditSync ? (event, log) => audit.write(event, log) : undefined,
     logOnly: (event) => logAudit(event, Date.now()),
     countFailure: (label) => metrics?.clientAuthFailure(label),
   });
@@ -347,6 +361,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await http.close();
       // After the last request: every event of a served request is written before the store closes.
       await audit?.close();
+      await auditRows?.close();
       await lockout?.close();
       await services.close();
       logger.flush();

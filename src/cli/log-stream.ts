@@ -8,12 +8,15 @@ import type { DestinationStream } from 'pino';
 import { pino } from 'pino';
 import type PinoPretty from 'pino-pretty';
 import { colorEnabled } from './output.js';
+import { LineBatcher } from './line-batcher.js';
 
 // Loaded only for a terminal: piped runs (scripts, services, tests) do not pay for its modules.
 const loadPretty = () => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 /** The longest a log line of the server waits in the buffer before it is written. */
 export const LOG_FLUSH_MS = 100;
+/** Lines are written in batches of about this many characters. */
+export const LOG_BATCH_CHARS = 4096;
 
 export function logDestination(fd: 1 | 2, options: { json?: boolean } = {}): DestinationStream {
   const stream = fd === 1 ? process.stdout : process.stderr;
@@ -21,7 +24,8 @@ export function logDestination(fd: 1 | 2, options: { json?: boolean } = {}): Des
     // stdout is the server's request log: lines are gathered into 4 KiB writes (one write(2) per
     // line cost a tenth of a token's CPU), and whatever is gathered is written at least every
     // LOG_FLUSH_MS. SIGTERM and exits flush the rest.
-    return fd === 1 ? pino.destination({ sync: false, minLength: 4096, periodicFlush: LOG_FLUSH_MS }) : pino.destination(2);
+    if (fd === 2) return pino.destination(2);
+    return new LineBatcher(pino.destination({ sync: false, minLength: LOG_BATCH_CHARS }), LOG_BATCH_CHARS, LOG_FLUSH_MS);
   }
   return loadPretty()({
     destination: fd,

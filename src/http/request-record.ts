@@ -1,8 +1,11 @@
 /**
  * The one log line and the metric sample of a request, whichever way it was served (a Fastify route or
- * the token listener). Headers and bodies are never logged: they hold secrets.
+ * the token listener). Headers and bodies are never logged: they hold secrets. A token's line is also
+ * its `token.issued` audit event: one line per token, not two.
  */
 import type { Metrics } from './metrics.js';
+
+import type { AuditEvent } from '../domain/audit/audit-event.js';
 
 export interface RequestRecord {
   readonly method: string;
@@ -19,6 +22,8 @@ export interface RequestRecord {
   /** The socket's peer, and the address a trusted proxy forwarded (when the peer is one). */
   readonly address?: string | undefined;
   readonly forwardedFor?: string | undefined;
+  /** The request's audit event (a token issued): on this line, with the fields of its audit row. */
+  readonly audit?: AuditEvent | undefined;
 }
 
 export interface RequestLogger {
@@ -38,6 +43,9 @@ export function recordRequest(log: RequestLogger, metrics: Metrics | undefined, 
     detail: r.detail,
     address: r.address,
     forwarded_for: r.forwardedFor,
+    audit: r.audit?.type,
+    actor: r.audit?.actor,
+    details: r.audit?.details,
   };
   // 503 is load shedding or a store outage, already logged where it is decided; any other 5xx is a bug.
   if (r.status >= 500 && r.status !== 503) log.error(line, 'request');

@@ -76,6 +76,7 @@ export function tokenListener(options: TokenListenerOptions): TokenListener {
         detail,
         address: origin.address,
         forwardedFor: origin.forwardedFor,
+        audit: origin.tokenEvent,
       });
     };
     const fail = (err: unknown, closeConnection = false) => {

@@ -13,8 +13,8 @@ import { toAuditRow, type AuditEvent } from './audit-event.js';
 import type { NewAuditRow } from '../../store/audit-repository.js';
 
 export interface AuditSink {
-  /** Logged now, stored with the next batch. Never throws, never waits. */
-  record(event: AuditEvent): void;
+  /** Logged now (unless `log` is false: the caller's own line carries it), stored with the next batch. Never throws, never waits. */
+  record(event: AuditEvent, log?: boolean): void;
 }
 
 export interface AuditStore {
@@ -73,9 +73,9 @@ export class AuditTrail implements AuditSink {
     this.timers = [flush, prune, first];
   }
 
-  record(event: AuditEvent): void {
+  record(event: AuditEvent, log = true): void {
     const at = this.now();
-    this.options.log(event, at);
+    if (log) this.options.log(event, at);
     if (this.buffer.length >= this.options.bufferSize) {
       this.droppedCount++;
       return;
@@ -85,10 +85,10 @@ export class AuditTrail implements AuditSink {
   }
 
   /** Committed before it resolves; rejects when the store cannot take it (the caller fails closed). */
-  async write(event: AuditEvent): Promise<void> {
+  async write(event: AuditEvent, log = true): Promise<void> {
     const at = this.now();
     await this.store.insert([toAuditRow(event, at)]);
-    this.options.log(event, at);
+    if (log) this.options.log(event, at);
   }
 
   /** The log line of an event already committed with an admin change. */

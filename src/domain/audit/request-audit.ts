@@ -14,6 +14,11 @@ export interface RequestOrigin {
   /** Set only when the peer is a trusted proxy (D1AUTHZ_TRUSTED_PROXIES) that forwarded one. */
   readonly forwardedFor?: string | undefined;
   readonly correlationId: string;
+  /**
+   * This request's `token.issued` event, set when its token is issued: the request's own log line
+   * carries it (one line per token), so the audit trail stores it without a log line of its own.
+   */
+  tokenEvent?: AuditEvent;
 }
 
 /** The caller's address as far as we can trust it: the forwarded one behind a trusted proxy, else the peer's. */
@@ -52,8 +57,8 @@ export const UNKNOWN_CLIENT_LABEL = '(unknown)';
 export interface RequestAuditOptions {
   /** The batched sink; undefined when D1AUTHZ_AUDIT=false (a failure is then only logged). */
   readonly sink: AuditSink | undefined;
-  /** D1AUTHZ_AUDIT_SYNC=true: commits a token's row before it resolves. */
-  readonly write: ((event: AuditEvent) => Promise<void>) | undefined;
+  /** D1AUTHZ_AUDIT_SYNC=true: commits a token's row before it resolves (`log`: also its own log line). */
+  readonly write: ((event: AuditEvent, log: boolean) => Promise<void>) | undefined;
   /** The log line of an event that is not stored (D1AUTHZ_AUDIT=false). */
   readonly logOnly: (event: AuditEvent) => void;
   readonly countFailure: (clientIdLabel: string) => void;
@@ -79,8 +84,11 @@ export class RequestAudit {
         ...peerDetails(origin),
       },
     };
-    if (write) return write(event);
-    sink.record(event);
+    // Logged on the request's line when there is one (origin.tokenEvent), else on a line of its own.
+    const logHere = origin === undefined;
+    if (origin) origin.tokenEvent = event;
+    if (write) return write(event, logHere);
+    sink.record(event, logHere);
     return undefined;
   }
 
