@@ -46,22 +46,30 @@ const BY_CODE: Record<string, { status: number; bytes: Buffer }> = {
 type HttpSocket = Duplex & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null };
 
 /**
- * The 'clientError' listener. Answers only when no earlier response is owed on the connection:
- * with a complete request still being answered (pipelining), an error response written now would
- * stand in for that request's answer, so the connection is closed bare.
+ * The 'clientError' listener. When a complete request before the bad bytes is still being answered
+ * (pipelining, or a body longer than its Content-Length), that request is answered first: an error
+ * written now would stand in for its answer, and closing bare would leave a valid request without
+ * one. The refusal follows its answer, then the connection is closed.
  */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, onRefused: (r: TransportRefusal) => void): void {
   const code = typeof err.code === 'string' ? err.code : 'unknown';
-  const pending = (socket as HttpSocket)._httpMessage;
-  const owed = pending != null && (pending.headersSent || pending.req?.complete === true);
-  if (code === 'ECONNRESET' || code === 'EPIPE' || socket.destroyed || !socket.writable || owed) {
+  if (code === 'ECONNRESET' || code === 'EPIPE' || socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
   }
   const answer = BY_CODE[code] ?? { status: 400, bytes: MALFORMED };
   // The code only, never `err`: its rawPacket is the request itself.
   onRefused({ status: answer.status, code });
-  socket.end(answer.bytes, () => socket.destroy());
+  const refuse = () => {
+    if (socket.destroyed || !socket.writable) return;
+    socket.end(answer.bytes, () => socket.destroy());
+  };
+  const pending = (socket as HttpSocket)._httpMessage;
+  const owed = pending != null && (pending.headersSent || pending.req?.complete === true);
+  if (!owed) return refuse();
+  // 'finish' runs after node's own listener has detached the response; a response that never
+  // finishes (its connection lost) leaves nothing to refuse.
+  pending.once('finish', refuse);
 }
 
 const EXPECTATION_FAILED = body('only "Expect: 100-continue" is supported');
