@@ -124,11 +124,12 @@ describe('client authentication: refused presentations', () => {
       counted: { address: ADDRESS, clientId: 'bank-d1' },
     },
     {
-      // Counted by the lockout but, unlike every other invalid_client here, not told to the audit hook.
+      // Regression: counted by the lockout but not told to the audit hook, unlike every other invalid_client here.
       name: 'tls_client_auth when the server has it off',
       body: 'grant_type=client_credentials&client_id=bank-d1',
       overrides: { authorization: undefined, clientCertificate: fakeCertificate() },
       expected: invalidClientError(/^tls_client_auth is not enabled$/),
+      reported: { reason: 'missing_credentials', presentedClientId: 'bank-d1', knownClient: false },
       counted: { address: ADDRESS, clientId: 'bank-d1' },
     },
   ];

@@ -2,7 +2,7 @@
 import type { Client } from '../../model/client.js';
 import type { RequestOrigin } from '../../domain/audit/request-audit.js';
 import { invalidClient } from '../oauth-error.js';
-import { reportRefusal } from './failure-report.js';
+import { reportFailure, reportRefusal } from './failure-report.js';
 import type { ClientAuthenticationDeps, ClientAuthMethod, ClientRequest, FormParams } from './method.js';
 
 /**
@@ -16,7 +16,11 @@ export function usesTlsClientAuth(request: ClientRequest, params: FormParams): b
 
 /** tls_client_auth: the client named in the body; its certificate is checked by checkClientCertificate. */
 export async function authenticateWithCertificate(clientId: string, deps: ClientAuthenticationDeps, origin?: RequestOrigin): Promise<Client> {
-  if (!deps.authenticateClientByCertificate) throw invalidClient('tls_client_auth is not enabled');
+  if (!deps.authenticateClientByCertificate) {
+    // A certificate and a client_id, but no credentials of a method this server accepts; the id is not looked up.
+    reportFailure(deps, origin, 'missing_credentials', clientId, false);
+    throw invalidClient('tls_client_auth is not enabled');
+  }
   const result = await deps.authenticateClientByCertificate(clientId);
   if (!result.ok) {
     reportRefusal(deps, origin, result.reason, clientId);
