@@ -36,8 +36,21 @@ export interface AuditQuery {
 export class AuditRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /**
+   * A batch of request events. On PostgreSQL one statement over column arrays (`unnest`): built and
+   * sent with a tenth of the JavaScript of a 500-row VALUES list, which the event loop pays for.
+   */
   insert(rows: readonly NewAuditRow[]): Promise<void> {
-    return this.db.transaction().execute((trx) => insertAuditRows(trx, rows));
+    if (!(this.db.getExecutor().adapter instanceof PostgresAdapter)) return this.db.transaction().execute((trx) => insertAuditRows(trx, rows));
+    return this.insertColumns(rows);
+  }
+
+  /** One statement, so a batch is written whole or not at all, as in a transaction. */
+  private async insertColumns(b: readonly NewAuditRow[]): Promise<void> {
+    await sql`insert into audit_events (at, type, actor, client_id, address, correlation_id, details)
+      select * from unnest(${b.map((r) => r.at)}::bigint[], ${b.map((r) => r.type)}::text[], ${b.map((r) => r.actor ?? null)}::text[],
+        ${b.map((r) => r.client_id ?? null)}::text[], ${b.map((r) => r.address ?? null)}::text[],
+        ${b.map((r) => r.correlation_id ?? null)}::text[], ${b.map((r) => r.details)}::text[])`.execute(this.db);
   }
 
   /** Newest first. */
