@@ -21,11 +21,15 @@ interface Pending {
  * Built, the worker is the .js beside this file. Run from the TypeScript sources (the tests, under
  * tsx), a worker thread does not inherit tsx's loader on Node 20: it registers tsx, then loads the .ts.
  */
+/** The thread holds one batch at a time: a small heap keeps its share of the server's memory small. */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 };
+
 function startWorker(workerData: AuditWorkerData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./sqlite-audit-worker.js', import.meta.url), { workerData });
+  const resourceLimits = RESOURCE_LIMITS;
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./sqlite-audit-worker.js', import.meta.url), { workerData, resourceLimits });
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./sqlite-audit-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true, workerData });
+  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true, workerData, resourceLimits });
 }
 
 export class SqliteAuditWriter {
