@@ -78,7 +78,7 @@ describe('client-auth registry: authenticating with the chosen method', () => {
     ['a client_id in the body naming another client', 'client_id=other', { authorization: basic('bank-d1', SECRET) }, ['invalid_request', 400, 'client_id in the body differs from the authenticated client'], undefined],
     ['a malformed Basic header', '', { authorization: 'Basic !!!' }, ['invalid_client', 401, 'authorization credentials are not base64'], 'malformed_credentials'],
     ['a wrong secret', '', { authorization: basic('bank-d1', 'wrong') }, ['invalid_client', 401, 'wrong_secret (client_id bank-d1)'], 'wrong_secret'],
-    ['tls_client_auth where the server takes no certificate logins', 'client_id=mtls-d1', { cert: true, noCertificateAuth: true }, ['invalid_client', 401, 'tls_client_auth is not enabled'], undefined],
+    ['tls_client_auth where the server takes no certificate logins', 'client_id=mtls-d1', { cert: true, noCertificateAuth: true }, ['invalid_client', 401, 'tls_client_auth is not enabled'], 'missing_credentials'],
     ['a tls_client_auth client using its (unused) secret', '', { authorization: basic('mtls-d1', SECRET), cert: true }, ['invalid_client', 401, 'client mtls-d1 is registered for tls_client_auth but used client_secret_basic'], 'certificate_mismatch'],
     ['a Basic client presenting only its certificate', 'client_id=bank-d1', { cert: true }, ['invalid_client', 401, 'client bank-d1 is registered for client_secret_basic but used tls_client_auth'], 'certificate_mismatch'],
   ];
