@@ -4,6 +4,7 @@ import { insertAuditRows, type NewAuditRow } from './audit-repository.js';
 import { recordChange } from './change-repository.js';
 import { hasLiveCutoff, insertClientCutoff } from './revocation-repository.js';
 import type { ClientsTable, Database } from './schema.js';
+import { writeFirst } from './write-lock.js';
 
 export interface ClientRecord {
   readonly client: Client;
@@ -128,6 +129,7 @@ export class ClientRepository {
    */
   async create(client: Client, secretHash: string | null, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      await writeFirst(trx);
       const existing = await trx.selectFrom('clients').select('client_id').where('client_id', '=', client.clientId).executeTakeFirst();
       if (existing) return undefined;
       await trx
@@ -163,6 +165,7 @@ export class ClientRepository {
   /** Undefined when the client does not exist, or (with `ifUpdatedAt`) was changed since that version. */
   async update(clientId: string, patch: ClientPatch, at: number, audit?: AuditOfChange, ifUpdatedAt?: number): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      await writeFirst(trx);
       const before = audit && (await readRecord(trx, clientId));
       const values: Partial<Selectable<ClientsTable>> = { updated_at: at };
       if (patch.name !== undefined) values.name = patch.name;
@@ -191,6 +194,7 @@ export class ClientRepository {
    */
   async setEnabled(clientId: string, enabled: boolean, at: number, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      await writeFirst(trx);
       const current = await trx.selectFrom('clients').select('enabled').where('client_id', '=', clientId).executeTakeFirst();
       if (!current) return undefined;
       const before = audit && (await readRecord(trx, clientId));
@@ -207,6 +211,7 @@ export class ClientRepository {
   /** With `cutoff`, also revokes every token of the client (verifiers that never see the client table learn it). */
   async delete(clientId: string, at: number, cutoff?: CutoffPolicy, audit?: AuditOfChange): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      await writeFirst(trx);
       const before = audit && (await readRecord(trx, clientId));
       await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).execute();
       const result = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
@@ -224,6 +229,7 @@ export class ClientRepository {
    */
   async addSecret(clientId: string, secretHash: string, oldSecretsExpireAt: number, at: number, audit?: AuditOfChange): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      await writeFirst(trx);
       const exists = await trx.selectFrom('clients').select('client_id').where('client_id', '=', clientId).executeTakeFirst();
       if (!exists) return undefined;
       const before = audit && (await readRecord(trx, clientId));
