@@ -17,13 +17,13 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
+/** The thread holds one batch at a time: a small heap keeps its share of the server's memory small. */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 };
+
 /**
  * Built, the worker is the .js beside this file. Run from the TypeScript sources (the tests, under
  * tsx), a worker thread does not inherit tsx's loader on Node 20: it registers tsx, then loads the .ts.
  */
-/** The thread holds one batch at a time: a small heap keeps its share of the server's memory small. */
-const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 };
-
 function startWorker(workerData: AuditWorkerData): Worker {
   const resourceLimits = RESOURCE_LIMITS;
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./sqlite-audit-worker.js', import.meta.url), { workerData, resourceLimits });
