@@ -53,9 +53,10 @@ import { sqlitePath } from './store/sqlite-path.js';
  */
 function auditStore(repo: AuditRepository, config: Config): { store: AuditStore; close: () => Promise<void> } {
   const path = sqlitePath(config.databaseUrl);
-  if (path === null || path === ':memory:') return { store: repo, close: async () => {} };
+  const prune = (before: number, maxRows: number) => repo.prune(before, maxRows);
+  if (path === null || path === ':memory:') return { store: { insert: (batch) => repo.insert(batch.rows()), prune }, close: async () => {} };
   const writer = new SqliteAuditWriter(path);
-  return { store: { insert: (rows) => writer.insert(rows), prune: (before, maxRows) => repo.prune(before, maxRows) }, close: () => writer.close() };
+  return { store: { insert: (batch) => writer.insert(batch), prune }, close: () => writer.close() };
 }
 
 function startAuditTrail(store: AuditStore, config: Config, logger: Logger, log: (event: AuditEvent, at: number) => void): AuditTrail {

@@ -1,6 +1,4 @@
 /** The messages between the server and its SQLite audit writer thread. */
-import type { AuditRow } from './audit-repository.js';
-
 export interface AuditWorkerData {
   /** The SQLite file (already created and migrated by the server). */
   readonly path: string;
@@ -8,8 +6,8 @@ export interface AuditWorkerData {
 
 export interface AuditBatchMessage {
   readonly id: number;
-  /** Every column but the id, nulls spelled out: the worker binds them by name. */
-  readonly rows: readonly Omit<AuditRow, 'id'>[];
+  /** The batch's rows as PackedAuditRows writes them (unpackAuditRows reads them). */
+  readonly bytes: Uint8Array;
 }
 
 /** `error`: the batch was not written (the transaction rolled back). */

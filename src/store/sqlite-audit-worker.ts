@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { AuditBatchAnswer, AuditBatchMessage, AuditWorkerData } from './sqlite-audit-protocol.js';
+import { unpackAuditRows, type AuditRowValues } from './packed-audit-rows.js';
 
 const { path } = workerData as AuditWorkerData;
 const port = parentPort!;
@@ -18,14 +19,14 @@ database.pragma('cache_size = -2000');
 const insert = database.prepare(
   'insert into audit_events (at, type, actor, client_id, address, correlation_id, details) values (@at, @type, @actor, @client_id, @address, @correlation_id, @details)',
 );
-const insertAll = database.transaction((rows: AuditBatchMessage['rows']) => {
+const insertAll = database.transaction((rows: readonly AuditRowValues[]) => {
   for (const row of rows) insert.run(row);
 });
 
-port.on('message', ({ id, rows }: AuditBatchMessage) => {
+port.on('message', ({ id, bytes }: AuditBatchMessage) => {
   let answer: AuditBatchAnswer;
   try {
-    insertAll(rows);
+    insertAll(unpackAuditRows(bytes));
     answer = { id };
   } catch (err) {
     answer = { id, error: (err as Error).message };

@@ -8,7 +8,7 @@
  * rejected, and the audit trail keeps it for the next try). It does not keep the process alive.
  */
 import { Worker } from 'node:worker_threads';
-import type { NewAuditRow } from './audit-repository.js';
+import type { PackedAuditRows } from './packed-audit-rows.js';
 import type { AuditBatchAnswer, AuditBatchMessage, AuditWorkerData } from './sqlite-audit-protocol.js';
 
 interface Pending {
@@ -41,25 +41,15 @@ export class SqliteAuditWriter {
 
   constructor(private readonly path: string) {}
 
-  insert(rows: readonly NewAuditRow[]): Promise<void> {
+  insert(batch: PackedAuditRows): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the audit writer is closed'));
-    if (rows.length === 0) return Promise.resolve();
-    const message: AuditBatchMessage = {
-      id: this.nextId++,
-      rows: rows.map((r) => ({
-        at: r.at,
-        type: r.type,
-        actor: r.actor ?? null,
-        client_id: r.client_id ?? null,
-        address: r.address ?? null,
-        correlation_id: r.correlation_id ?? null,
-        details: r.details,
-      })),
-    };
+    if (batch.count === 0) return Promise.resolve();
+    // A copy of its own: the trail keeps the batch for a retry, the thread gets the copy's memory.
+    const message: AuditBatchMessage = { id: this.nextId++, bytes: batch.bytes() };
     const worker = this.thread();
     const written = new Promise<void>((resolve, reject) => {
       this.pending.set(message.id, { worker, resolve, reject });
-      worker.postMessage(message);
+      worker.postMessage(message, [message.bytes.buffer as ArrayBuffer]);
     });
     const tracked = written.then(
       () => void this.inFlight.delete(tracked),

@@ -15,7 +15,7 @@ function flakyStore() {
   const store: AuditStore = {
     insert: async (batch) => {
       if (down) throw new Error('store unreachable');
-      rows.push(...batch);
+      rows.push(...batch.rows());
     },
     prune: async () => 0,
   };

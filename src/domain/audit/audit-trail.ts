@@ -10,7 +10,7 @@
  * repositories insert toAuditRow(...)) and only logged through `logged()` once committed.
  */
 import { toAuditRow, type AuditEvent } from './audit-event.js';
-import type { NewAuditRow } from '../../store/audit-repository.js';
+import { PackedAuditRows } from '../../store/packed-audit-rows.js';
 
 export interface AuditSink {
   /** Logged now (unless `log` is false: the caller's own line carries it), stored with the next batch. Never throws, never waits. */
@@ -18,7 +18,8 @@ export interface AuditSink {
 }
 
 export interface AuditStore {
-  insert(rows: readonly NewAuditRow[]): Promise<void>;
+  /** One batch, written whole or not at all. */
+  insert(rows: PackedAuditRows): Promise<void>;
   prune(before: number, maxRows: number): Promise<number>;
 }
 
@@ -40,7 +41,9 @@ export interface AuditTrailOptions {
 }
 
 export class AuditTrail implements AuditSink {
-  private buffer: NewAuditRow[] = [];
+  /** Oldest first; each holds at most batchSize rows, as bytes (see PackedAuditRows for why). */
+  private batches: PackedAuditRows[] = [];
+  private buffered = 0;
   private flushing: Promise<void> | undefined;
   private droppedCount = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -61,7 +64,7 @@ export class AuditTrail implements AuditSink {
 
   /** Events waiting for the next batch (a gauge). */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffered;
   }
 
   start(): void {
@@ -76,18 +79,24 @@ export class AuditTrail implements AuditSink {
   record(event: AuditEvent, log = true): void {
     const at = this.now();
     if (log) this.options.log(event, at);
-    if (this.buffer.length >= this.options.bufferSize) {
+    if (this.buffered >= this.options.bufferSize) {
       this.droppedCount++;
       return;
     }
-    this.buffer.push(toAuditRow(event, at));
-    if (this.buffer.length >= this.options.batchSize && !this.flushing) void this.flush();
+    let last = this.batches.at(-1);
+    if (!last || last.count >= this.options.batchSize) {
+      last = new PackedAuditRows(this.options.batchSize);
+      this.batches.push(last);
+    }
+    last.push(toAuditRow(event, at));
+    this.buffered++;
+    if (last.count >= this.options.batchSize && !this.flushing) void this.flush();
   }
 
   /** Committed before it resolves; rejects when the store cannot take it (the caller fails closed). */
   async write(event: AuditEvent, log = true): Promise<void> {
     const at = this.now();
-    await this.store.insert([toAuditRow(event, at)]);
+    await this.store.insert(PackedAuditRows.of([toAuditRow(event, at)]));
     if (log) this.options.log(event, at);
   }
 
@@ -98,28 +107,41 @@ export class AuditTrail implements AuditSink {
 
   /** Writes what is buffered; a failed batch goes back to the front of the buffer for the next try. */
   flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.buffer.length ? this.flush() : undefined));
-    if (this.buffer.length === 0) return Promise.resolve();
+    if (this.flushing) return this.flushing.then(() => (this.buffered ? this.flush() : undefined));
+    if (this.buffered === 0) return Promise.resolve();
     this.flushing = this.writeBuffered().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 
   private async writeBuffered(): Promise<void> {
-    while (this.buffer.length) {
-      const batch = this.buffer.splice(0, this.options.batchSize);
+    while (this.batches.length) {
+      // Taken out of the buffer: new events go to a new batch while this one is written.
+      const batch = this.batches.shift()!;
+      this.buffered -= batch.count;
+      if (batch.count === 0) continue;
       try {
         await this.store.insert(batch);
       } catch (err) {
         // Back to the front, in order; what no longer fits is the newest, dropped (and counted) as in record().
-        this.buffer = batch.concat(this.buffer);
-        const excess = this.buffer.length - this.options.bufferSize;
-        if (excess > 0) {
-          this.buffer.length = this.options.bufferSize;
-          this.droppedCount += excess;
-        }
+        this.batches.unshift(batch);
+        this.buffered += batch.count;
+        this.dropNewestBeyond(this.options.bufferSize);
         this.options.onError(err as Error, 'audit write');
         return;
       }
+    }
+  }
+
+  private dropNewestBeyond(limit: number): void {
+    let excess = this.buffered - limit;
+    while (excess > 0) {
+      const last = this.batches.at(-1)!;
+      const n = Math.min(excess, last.count);
+      if (n === last.count) this.batches.pop();
+      else last.truncate(last.count - n);
+      this.buffered -= n;
+      this.droppedCount += n;
+      excess -= n;
     }
   }
 
