@@ -1,9 +1,10 @@
 /**
  * Gathers the server's log lines into one string of about `batchChars` before they reach sonic-boom,
  * and hands over whatever it holds every `flushMs` (then has it written). Sonic-boom can gather by
- * itself (`minLength`), but it measures the tail of its buffer with Buffer.byteLength on every line,
- * which flattens the growing string each time: that cost more per line than serialising the line.
- * Here a line costs an array push, and sonic-boom sees one flat string per batch.
+ * itself (`minLength`, asynchronous mode only), but it measures the tail of its buffer with
+ * Buffer.byteLength on every line, which flattens the growing string each time: that cost more per
+ * line than serialising the line. Here a line costs an array push, and sonic-boom sees one flat
+ * string per batch.
  */
 import { pino, type DestinationStream } from 'pino';
 

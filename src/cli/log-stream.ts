@@ -24,8 +24,11 @@ export function logDestination(fd: 1 | 2, options: { json?: boolean } = {}): Des
     // stdout is the server's request log: lines are gathered into 4 KiB writes (one write(2) per
     // line cost a tenth of a token's CPU), and whatever is gathered is written at least every
     // LOG_FLUSH_MS. SIGTERM and exits flush the rest.
+    // Each batch is written at once from the event loop (sync), not queued to libuv's pool: there
+    // it waited behind the token signatures, and the batches waiting were promoted to V8's old
+    // generation, which then grew by the log's volume between full collections.
     if (fd === 2) return pino.destination(2);
-    return new LineBatcher(pino.destination({ sync: false, minLength: LOG_BATCH_CHARS }), LOG_BATCH_CHARS, LOG_FLUSH_MS);
+    return new LineBatcher(pino.destination({ sync: true }), LOG_BATCH_CHARS, LOG_FLUSH_MS);
   }
   return loadPretty()({
     destination: fd,
