@@ -693,20 +693,26 @@ async function main(): Promise<void> {
   const md = render(reports, scenarioReports, startedAt, elapsedS);
   process.stdout.write(`\n${md}\n`);
   if (OUT !== '-') {
-    writeFileSync(OUT, md + keptSoakSection(OUT));
+    writeFileSync(OUT, md + keptSections(OUT));
     log(`wrote ${relative(process.cwd(), OUT) || OUT}`);
   }
   if ([...reports, ...scenarioReports].some((r) => r.status === 'failed')) process.exitCode = 1;
 }
 
-/** The soak's figures (`npm run soak`, pasted by hand) survive a new bench report. */
-function keptSoakSection(path: string): string {
+/** Sections measured by other commands (`npm run soak`, bench/flood-first-contact.ts), pasted by hand: they survive a new bench report. */
+const KEPT_SECTIONS = ['Soak', 'First contact under a flood'];
+
+function keptSections(path: string): string {
   if (!existsSync(path)) return '';
   const old = readFileSync(path, 'utf8');
-  const start = old.indexOf('\n## Soak');
-  if (start < 0) return '';
-  const next = old.indexOf('\n## ', start + 1);
-  return '\n' + old.slice(start + 1, next < 0 ? undefined : next).trimEnd() + '\n';
+  let kept = '';
+  for (const title of KEPT_SECTIONS) {
+    const start = old.indexOf(`\n## ${title}\n`);
+    if (start < 0) continue;
+    const next = old.indexOf('\n## ', start + 1);
+    kept += '\n' + old.slice(start + 1, next < 0 ? undefined : next).trimEnd() + '\n';
+  }
+  return kept;
 }
 
 process.on('SIGINT', () => {

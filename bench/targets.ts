@@ -80,6 +80,21 @@ function d1Target(name: string, workers: number): Target {
 }
 
 /**
+ * `serve` exactly as a new user starts it (`npm start`): no --workers, so the number of processes is
+ * the build's default for this machine. Secondary length: it only has to show the default is not the
+ * slower or heavier choice against `--workers 1` in the same run.
+ */
+function d1DefaultsTarget(): Target {
+  return {
+    name: 'd1-authz-defaults',
+    description: 'd1-authz `serve` with no `--workers` (its default: one process up to 2 CPUs), SQLite, temp dir',
+    durationS: SECONDARY_S,
+    unavailable: d1Unavailable,
+    prepare: (ctx) => prepareD1(ctx, { workers: 'default' }),
+  };
+}
+
+/**
  * The audit trail is on by default (and so is d1-authz's row above): the same server with it off shows
  * what it costs, and with D1AUTHZ_AUDIT_SYNC=true (each token's row committed before the answer) what
  * that choice costs.
@@ -196,6 +211,7 @@ export const TARGETS: Target[] = [
   }),
   d1Target('d1-authz', 1),
   d1Target('d1-authz-2w', 2),
+  d1DefaultsTarget(),
   d1ScopesTarget(),
   d1AuditTarget('d1-authz-audit-off', { D1AUTHZ_AUDIT: 'false' }, 'audit trail of requests off (D1AUTHZ_AUDIT=false)'),
   d1AuditTarget('d1-authz-audit-sync', { D1AUTHZ_AUDIT_SYNC: 'true' }, "each token's audit row committed before the answer (D1AUTHZ_AUDIT_SYNC=true)"),
@@ -221,6 +237,9 @@ export const RATIO_PAIRS: RatioPair[] = [
   { numerator: 'd1-authz-2w', denominator: 'floor-2w', goals: [tokensAtLeast(1), noErrors] },
   { numerator: 'd1-authz-2w', denominator: 'd1-authz' },
   { numerator: 'd1-authz-scopes', denominator: 'd1-authz' },
+  // What a new user runs: never slower than one process, and the product's bar against oidc-provider.
+  { numerator: 'd1-authz-defaults', denominator: 'd1-authz', goals: [tokensAtLeast(1), noErrors] },
+  { numerator: 'd1-authz-defaults', denominator: 'oidc-provider', goals: [tokensAtLeast(3), noErrors] },
   // Issue 12: the audit trail (on by default) costs under 10% of tokens/s.
   { numerator: 'd1-authz', denominator: 'd1-authz-audit-off', goals: [tokensAtLeast(0.9), noErrors] },
   { numerator: 'd1-authz-audit-sync', denominator: 'd1-authz' },

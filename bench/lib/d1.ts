@@ -110,8 +110,11 @@ function parseCreatedClient(stdout: string): Credentials {
 }
 
 export interface D1Options {
-  /** serve processes; 1 passes `--workers 1` when the build knows the flag (else it is single-process anyway). */
-  workers: number;
+  /**
+   * serve processes; 1 passes `--workers 1` when the build knows the flag (else it is single-process
+   * anyway); 'default' passes no --workers at all, as `npm start` and a new user do.
+   */
+  workers: number | 'default';
   /** Added to the environment of every d1-authz process of the target (e.g. the key provider). */
   env?: Record<string, string>;
 }
@@ -142,7 +145,9 @@ export async function prepareD1(ctx: TargetContext, opts: D1Options): Promise<La
   ]);
   const credentials = parseCreatedClient(out);
   const args = [d1CliPath(), 'serve'];
-  if (await d1HasWorkers()) {
+  if (opts.workers === 'default') {
+    notes.push('serve with no --workers (its default for this machine)');
+  } else if (await d1HasWorkers()) {
     args.push('--workers', String(opts.workers));
     notes.push(`serve --workers ${opts.workers}`);
   } else if (opts.workers > 1) {
