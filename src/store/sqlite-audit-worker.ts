@@ -16,11 +16,10 @@ database.pragma('busy_timeout = 5000');
 database.pragma('synchronous = FULL');
 // It only appends: a small page cache keeps the thread's memory small.
 database.pragma('cache_size = -2000');
-const insert = database.prepare(
-  'insert into audit_events (at, type, actor, client_id, address, correlation_id, details) values (@at, @type, @actor, @client_id, @address, @correlation_id, @details)',
-);
+// Bound by position: binding by name costs measurably more per row.
+const insert = database.prepare('insert into audit_events (at, type, actor, client_id, address, correlation_id, details) values (?, ?, ?, ?, ?, ?, ?)');
 const insertAll = database.transaction((rows: readonly AuditRowValues[]) => {
-  for (const row of rows) insert.run(row);
+  for (const r of rows) insert.run(r.at, r.type, r.actor, r.client_id, r.address, r.correlation_id, r.details);
 });
 
 port.on('message', ({ id, bytes }: AuditBatchMessage) => {
