@@ -19,7 +19,7 @@ export interface AuditSink {
 
 export interface AuditStore {
   /** One batch, written whole or not at all. */
-  insert(rows: PackedAuditRows): Promise<void>;
+  insert(batch: PackedAuditRows): Promise<void>;
   prune(before: number, maxRows: number): Promise<number>;
 }
 
