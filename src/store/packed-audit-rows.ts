@@ -103,8 +103,17 @@ export class PackedAuditRows {
 
 /** The rows of bytes written by PackedAuditRows. */
 export function unpackAuditRows(bytes: Uint8Array): AuditRowValues[] {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const rows: AuditRowValues[] = [];
+  forEachAuditRow(bytes, (row) => rows.push(row));
+  return rows;
+}
+
+/**
+ * Each row of bytes written by PackedAuditRows, in order, one at a time: the writer thread inserts a
+ * row and forgets it before it reads the next, so a large batch never sits in its heap as objects.
+ */
+export function forEachAuditRow(bytes: Uint8Array, visit: (row: AuditRowValues) => void): void {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   while (at < buffer.length) {
     const row = { at: buffer.readDoubleLE(at) } as Record<'at', number> & Record<TextColumn, string | null>;
@@ -120,7 +129,6 @@ export function unpackAuditRows(bytes: Uint8Array): AuditRowValues[] {
       at += n;
     }
     // type and details are never null as pushed (NewAuditRow); the table's NOT NULL says so again.
-    rows.push(row as AuditRowValues);
+    visit(row as AuditRowValues);
   }
-  return rows;
 }
