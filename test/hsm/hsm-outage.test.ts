@@ -107,10 +107,12 @@ describe('pkcs11 provider: HSM unreachable or lost', () => {
     assert.equal(kidOf(resumed.json.access_token), kid, 'the same HSM key signs again');
     assert.equal(await ready(), 200);
     assert.deepEqual([...statuses].sort(), [200, 503], 'only 200 and 503 were answered');
+    // Log lines reach stdout within the log flush interval (100 ms), not at once.
+    await waitFor('the "HSM reachable again" line', () => /HSM reachable again/.test(node!.output()), 2_000, 20);
+    await waitFor('the lines of the requests after the outage', () => node!.output().lastIndexOf('"status":200') > node!.output().indexOf('HSM lost'), 2_000, 20);
     assert.doesNotMatch(node.output(), /server_error|"status":500/);
     assert.doesNotMatch(node.output(), new RegExp(hsm.pin), 'the PIN is never logged');
     assert.match(node.output(), /HSM lost/);
-    assert.match(node.output(), /HSM reachable again/);
     // The JWKS kept serving throughout: it needs no HSM.
     assert.equal((await httpCall(`${node.origin}${BASE_PATH}/.well-known/jwks.json`)).status, 200);
   });
