@@ -8,7 +8,7 @@
  * A row: `at` as a float64, then each text column as a uint32 byte length (NULL_LENGTH for null) and
  * its UTF-8 bytes, in COLUMNS order. Little-endian throughout.
  */
-import type { NewAuditRow } from './audit-repository.js';
+import type { AuditRow, NewAuditRow } from './audit-repository.js';
 
 const COLUMNS = ['type', 'actor', 'client_id', 'address', 'correlation_id', 'details'] as const;
 type TextColumn = (typeof COLUMNS)[number];
@@ -16,16 +16,8 @@ const NULL_LENGTH = 0xffffffff;
 /** Bytes reserved up front per row: most token rows fit, so a batch rarely grows its buffer. */
 const BYTES_PER_ROW = 320;
 
-/** A row as the writer thread binds it: every column present, nulls spelled out. */
-export interface AuditRowValues {
-  at: number;
-  type: string;
-  actor: string | null;
-  client_id: string | null;
-  address: string | null;
-  correlation_id: string | null;
-  details: string;
-}
+/** A row as the writer thread binds it: every column but the generated id, nulls spelled out. */
+export type AuditRowValues = Omit<AuditRow, 'id'>;
 
 export class PackedAuditRows {
   private buffer: Buffer;

@@ -118,7 +118,6 @@ export class AuditTrail implements AuditSink {
       // Taken out of the buffer: new events go to a new batch while this one is written.
       const batch = this.batches.shift()!;
       this.buffered -= batch.count;
-      if (batch.count === 0) continue;
       try {
         await this.store.insert(batch);
       } catch (err) {
