@@ -74,6 +74,23 @@ describe('the client directory under guessed ids (in process, own clock)', () =>
     assert.equal(reads.ids, 1, 'the id list was read once (re-read after the TTL)');
   });
 
+  it('concurrent requests for a client created after the id list was read join one look-up, however many arrive at once', async () => {
+    const repo = new ClientRepository(store.db);
+    const directory = new ClientDirectory(repo, { ttlMs: 60_000, outageGraceMs: 60_000, idListMaxAgeMs: 60_000 });
+    await directory.loadIds();
+    await new ClientService(new ClientRepository(store.db), { scryptCost: 14, maxTokenTtl: 3600 }).create('just-created', {});
+    const reads = counted(repo);
+    const answers = await Promise.all(Array.from({ length: 4 * UNLISTED_LOOKUP_BURST }, () => directory.get('just-created')));
+    assert.deepEqual(
+      answers.map((r) => r?.client.clientId),
+      answers.map(() => 'just-created'),
+      'every request is answered by the one read, none "unknown" for want of a look-up',
+    );
+    assert.equal(reads.find, 1, 'one store read');
+    assert.equal((await directory.get(guess())), undefined, 'the joined requests took nothing from the look-ups a guess may use');
+    assert.equal(reads.find, 2);
+  });
+
   it('an id the feed reports while it is being looked up is not remembered as unknown', async () => {
     const repo = new ClientRepository(store.db);
     const directory = new ClientDirectory(repo, { ttlMs: 60_000, outageGraceMs: 60_000, storeWaitMs: 10_000 });
@@ -129,6 +146,30 @@ describe('guessed client ids spare the store (HTTP)', () => {
   it('a client created elsewhere is found at once', async () => {
     const { clientSecret } = await otherNode.create('created-elsewhere', {});
     assert.equal((await server.token('created-elsewhere', clientSecret)).status, 200);
+  });
+
+  it('a client created elsewhere gets a token on every one of its first requests arriving together', async () => {
+    // A node whose change feed has not reported the new client yet, and a store some milliseconds away
+    // (a database across the network): every request arrives while the first one's read is under way.
+    const node = await startTestServer({ scryptCost: 14, syncIntervalMs: 10_000, lockout: false });
+    const other = openStore(node.database.url);
+    try {
+      const { clientSecret } = await new ClientService(new ClientRepository(other.db), { scryptCost: 14, maxTokenTtl: 3600 }).create('created-elsewhere-burst', {});
+      const repo = node.app.repos.clients;
+      const find = repo.find.bind(repo);
+      repo.find = async (clientId) => {
+        await sleep(100);
+        return find(clientId);
+      };
+      const answers = await Promise.all(Array.from({ length: 4 * UNLISTED_LOOKUP_BURST }, () => node.token('created-elsewhere-burst', clientSecret)));
+      assert.deepEqual(
+        answers.map((res) => res.status),
+        answers.map(() => 200),
+      );
+    } finally {
+      await other.close();
+      await node.close();
+    }
   });
 
   it('many random ids cost a handful of store reads, not one each', async (t) => {

@@ -8,8 +8,9 @@
  * Unknown ids cost no store read either. The directory holds the list of every client id (read once,
  * then kept current by the change feed: a change to an id adds it; re-read every clientCacheTtl), so
  * a guessed id is answered from memory. A client created a moment ago by the CLI or another node may
- * not be in the list yet: one id outside it per second (five at once) is still looked up in the store, and the
- * change feed adds the new id within one sync interval anyway. Ids looked up and not found are
+ * not be in the list yet: one id outside it per second (five at once) is still looked up in the store (requests
+ * for an id whose look-up is under way join it, taking none), and the change feed adds the new id within one
+ * sync interval anyway. Ids looked up and not found are
  * remembered (bounded, dropped when the feed reports the id). While the list is not confirmed current
  * (the feed cannot read the store), an id outside it gets "cannot tell" (503), not "unknown".
  */
@@ -178,6 +179,10 @@ export class ClientDirectory {
     const absentSince = this.absent.get(clientId);
     if (absentSince !== undefined && now - absentSince < this.options.ttlMs) return true;
     if (!this.ids || this.ids.has(clientId)) return false;
+    // A look-up of this id already under way is joined: it costs no second read, so it takes no look-up
+    // either (else a client created a moment ago is "unknown" to the sixth of its concurrent requests).
+    const pending = this.inflight.get(clientId);
+    if (pending && !pending.outdated) return false;
     // Not listed: created a moment ago by the CLI or another node, or (far more often) a guess.
     if (this.takeUnlistedLookup(now)) return false;
     if (now - this.idsConfirmedAt <= this.options.idListMaxAgeMs!) return true;
