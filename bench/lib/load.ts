@@ -23,6 +23,33 @@ export interface AutocannonRun {
   latencies: Float64Array;
 }
 
+/** The parts of autocannon's per-connection client that forgetOnReconnect touches (lib/httpClient.js). */
+interface AutocannonClient {
+  _connect(): void;
+  pipelinedRequests: { clear(): void };
+  /** An http-parser-js HTTPParser; its class holds the RESPONSE type. */
+  parser: { initialize(type: unknown): void; constructor: { RESPONSE: unknown } };
+}
+
+/**
+ * autocannon 8 reconnects when the server closes a connection (d1-authz does after 1,000 requests on
+ * one, with `Connection: close`; a killed worker's connections reset) but keeps the requests it still
+ * counted as in flight, one of them written to the closing socket and never answered. Each later
+ * response is then timed from that stale request's start: after k closes a connection's latencies are
+ * k request times too long, more than the run's length allows (a closed loop: the latencies of one
+ * connection never overlap). A new connection starts with nothing in flight and a parser at the start
+ * of a response.
+ */
+function forgetOnReconnect(client: unknown): void {
+  const c = client as AutocannonClient;
+  const connect = c._connect.bind(c);
+  c._connect = () => {
+    c.pipelinedRequests.clear();
+    c.parser.initialize(c.parser.constructor.RESPONSE);
+    connect();
+  };
+}
+
 /**
  * One autocannon run (keep-alive, pipelining 1). `progress`: called every 30 s with the number of
  * responses so far (long runs, e.g. a cold pass, show they are alive).
@@ -33,7 +60,7 @@ export function runAutocannon(opts: autocannon.Options, progress?: (responses: n
   let responses = 0;
   return new Promise((resolve, reject) => {
     const timer = progress ? setInterval(() => progress(responses), 30_000) : undefined;
-    const instance = autocannon({ pipelining: 1, ...opts }, (err: unknown, result: autocannon.Result) => {
+    const instance = autocannon({ pipelining: 1, ...opts, setupClient: forgetOnReconnect }, (err: unknown, result: autocannon.Result) => {
       if (timer) clearInterval(timer);
       if (err) reject(err instanceof Error ? err : new Error('load run failed', { cause: err }));
       else resolve({ result, latencies: lat.subarray(0, nLat).sort() });
