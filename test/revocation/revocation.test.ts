@@ -196,7 +196,9 @@ describe('POST /oauth2/revoke (RFC 7009)', () => {
   });
 
   it('prunes revocations once no token they concern can be valid', async () => {
-    const s = await startTestServer({ tokenTtl: 1, maxTokenTtl: 1, clockSkew: 0 });
+    // exp is whole seconds after an iat rounded down, so a 1 s token can be past exp within
+    // milliseconds of being issued; 3 s leaves at least 2 s for the steps before the first prune.
+    const s = await startTestServer({ tokenTtl: 3, maxTokenTtl: 3, clockSkew: 0 });
     try {
       const c = await s.createClient('p', {});
       const token = await accessToken(s, c);
