@@ -1,9 +1,9 @@
 // Benchmark driver: `npm run bench` (= node --import tsx bench/run.ts).
 //
-// Token targets (bench/targets.ts): spawn the server on a free 127.0.0.1 port, wait until ready,
+// Token targets (bench/targets.ts): spawn each server on a free 127.0.0.1 port, wait until ready,
 // check one token (valid ES256 JWT against the server's JWKS, response shape, wrong secret refused),
-// warm up, then drive it with autocannon (keep-alive) at each connection count while sampling the
-// server process tree's CPU time and peak RSS from /proc. Then the scenarios (bench/scenarios/:
+// warm up; then, in rounds over all of them (runTargets), drive each with autocannon (keep-alive) at
+// each connection count while sampling the server process tree's CPU time and peak RSS from /proc. Then the scenarios (bench/scenarios/:
 // well-known reads, guard verification, gateway), each with its own tables. Prints the report and
 // writes BENCHMARKS.md.
 //
@@ -200,9 +200,9 @@ function autocannonOptions(plan: LoadPlan, counters: LoadCounters): autocannon.O
   };
 }
 
-async function warmUp(plan: LoadPlan): Promise<autocannon.Result> {
+async function warmUp(plan: LoadPlan, durationS?: number): Promise<autocannon.Result> {
   const counters: LoadCounters = { seen: 0, malformed: 0, wrongScope: 0, samples: [] };
-  return (await runAutocannon(autocannonOptions(plan, counters))).result;
+  return (await runAutocannon(autocannonOptions(durationS === undefined ? plan : { ...plan, durationS }, counters))).result;
 }
 
 const RSS_NOTE = 'peak RSS since process start (clear_refs failed)';
@@ -299,7 +299,33 @@ function logRun(m: Measurement): void {
   );
 }
 
-async function runTarget(target: Target): Promise<TargetReport> {
+/** One measured series of a live target: its row label and the plan of a run at a connection count. */
+interface Series {
+  label: string;
+  planFor: (connections: number) => LoadPlan;
+  /** Attempts so far, by connection count. */
+  attempts: Map<number, Measurement[]>;
+}
+
+/** A target started, checked and warmed up, waiting for its measured runs. */
+interface LiveTarget {
+  report: TargetReport;
+  server: ServerProcess;
+  checker: TokenChecker;
+  durationS: number;
+  series: Series[];
+  workDir: string;
+  /** Wall time spent on this target's own steps (its "took s"; other targets run in between). */
+  busyMs: number;
+  /** Its runs cannot wait for other targets' runs in between (see openTarget). */
+  alone: boolean;
+}
+
+/**
+ * Starts a target, checks one token, runs its cold pass if it has one, and warms it up. Returns the
+ * finished report instead when it is skipped or fails on the way.
+ */
+async function openTarget(target: Target): Promise<LiveTarget | TargetReport> {
   const started = Date.now();
   const report: TargetReport = { target, status: 'ok', checks: [], notes: [], runs: [] };
   const skip = target.unavailable ? await target.unavailable() : null;
@@ -348,9 +374,10 @@ async function runTarget(target: Target): Promise<TargetReport> {
       durationS,
       ...extra,
     });
-    const variant = spec.mix?.coldPass && spreadState ? ' (warm)' : '';
+    const coldPass = spec.mix?.coldPass === true && spreadState !== undefined;
+    const variant = coldPass ? ' (warm)' : '';
 
-    if (spec.mix?.coldPass && spreadState) {
+    if (coldPass && spreadState) {
       // Each client's first request: one scrypt per client. Fewest connections: the hash pool is
       // saturated either way, and fewer requests queue behind it (latency stays under the timeout).
       const n = spreadState.auths.length;
@@ -367,7 +394,7 @@ async function runTarget(target: Target): Promise<TargetReport> {
       );
       report.runs.push({ ...m.run, attempts: [m.run.tokensPerSec] });
       if (m.run.ok2xx === 0) throw new Error(`cold pass got no 2xx (${m.run.errorDetail})`);
-      const ttl = spec.mix.credentialCacheTtlS;
+      const ttl = spec.mix?.credentialCacheTtlS;
       if (ttl !== undefined && m.run.durationS + WARMUP_S + 2 * durationS > ttl) {
         report.notes.push(
           `WARNING: the cold pass took ${fmt(m.run.durationS)} s, near or beyond the ${ttl} s credential cache TTL: ` +
@@ -381,55 +408,140 @@ async function runTarget(target: Target): Promise<TargetReport> {
     const warm = await warmUp(plan(maxConn, { durationS: WARMUP_S }));
     if (warm['2xx'] === 0) throw new Error(`warm-up got no 2xx (non2xx ${warm.non2xx}, errors ${warm.errors})`);
 
-    const running = server;
-    const runAtEveryConnectionCount = async (label: string, planFor: (connections: number) => LoadPlan) => {
-      for (const connections of CONNECTIONS) {
-        const attempts: Measurement[] = [];
-        let sampled = 0;
-        let verified = 0;
-        for (let i = 0; i < REPEAT; i++) {
-          await sleep(500);
-          await waitQuiet(target.name);
-          log(`${label}: ${connections} connections x ${durationS}s${REPEAT > 1 ? ` (run ${i + 1}/${REPEAT})` : ''}`);
-          const m = await measure(label, running, planFor(connections), checker);
-          if (m.rssResetFailed && !report.notes.includes(RSS_NOTE)) report.notes.push(RSS_NOTE);
-          sampled += m.sampled;
-          verified += m.sampled - m.badSamples;
-          attempts.push(m);
-          logRun(m);
-        }
-        report.checks.push(`${label === target.name ? '' : `${label.slice(target.name.length + 1)} `}${connections} conns: ${verified}/${sampled} sampled tokens verified`);
-        // Best of REPEAT by throughput (least disturbed); errors are summed over all attempts.
-        const best = attempts.map((a) => a.run).reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
-        report.runs.push({
-          ...best,
-          errors: attempts.reduce((n, a) => n + a.run.errors, 0),
-          errorDetail: attempts.map((a) => a.run.errorDetail).filter((d) => d !== '').join(' | '),
-          attempts: attempts.map((a) => a.run.tokensPerSec),
-        });
-      }
-    };
-    await runAtEveryConnectionCount(`${target.name}${variant}`, (connections) => plan(connections));
-    if (spec.mix?.coldPass && spreadState) {
+    const series: Series[] = [{ label: `${target.name}${variant}`, planFor: (connections) => plan(connections), attempts: new Map() }];
+    if (coldPass && spreadState) {
       // The same server and the same load generator path (a per-request Authorization swap, which costs
       // the generator CPU on these shared cores), with one client: what the 10,000 are compared with.
       const one = { auths: [spreadState.auths[0]!], state: { next: 0 } };
-      await runAtEveryConnectionCount(`${target.name} (one client)`, (connections) => plan(connections, { spread: one }));
+      series.push({ label: `${target.name} (one client)`, planFor: (connections) => plan(connections, { spread: one }), attempts: new Map() });
     }
-    const procs = new Set(report.runs.map((r) => r.processes));
-    report.notes.push(`server processes during load: ${[...procs].join(', ')}`);
+    // A cold-pass target's warm runs must follow its cold pass before the verified credentials it
+    // measures expire, so it is measured on its own, not between the others.
+    return { report, server, checker, durationS, series, workDir, busyMs: Date.now() - started, alone: coldPass };
   } catch (err) {
     const msg = (err as Error).message;
     log(`${target.name}: FAILED: ${msg}`);
-    report.status = 'failed';
-    report.reason = msg;
-  } finally {
     if (server) await server.stop();
     if (!KEEP) rmSync(workDir, { recursive: true, force: true });
-    else report.notes.push(`work dir kept: ${workDir}`);
-    report.elapsedS = (Date.now() - started) / 1000;
+    return { ...report, status: 'failed', reason: msg, elapsedS: (Date.now() - started) / 1000 };
   }
+}
+
+/** Seconds of load at the run's connection count before each measured run of a target measured in rounds. */
+const REWARM_S = Math.min(1, WARMUP_S);
+
+/**
+ * One measured run of one series at one connection count. A target measured in rounds has sat idle
+ * while the others ran, so it gets a short warm-up first: the run measures a server under steady
+ * load, as D1's traffic keeps it, not one waking up.
+ */
+async function attempt(live: LiveTarget, series: Series, connections: number, i: number): Promise<void> {
+  const started = Date.now();
+  const name = live.report.target.name;
+  if (!live.alone) {
+    const warm = await warmUp(series.planFor(connections), REWARM_S);
+    if (warm['2xx'] === 0) throw new Error(`warm-up before the run got no 2xx (non2xx ${warm.non2xx}, errors ${warm.errors})`);
+  }
+  await sleep(200);
+  await waitQuiet(name);
+  log(`${series.label}: ${connections} connections x ${live.durationS}s${REPEAT > 1 ? ` (run ${i + 1}/${REPEAT})` : ''}`);
+  const m = await measure(series.label, live.server, series.planFor(connections), live.checker);
+  if (m.rssResetFailed && !live.report.notes.includes(RSS_NOTE)) live.report.notes.push(RSS_NOTE);
+  logRun(m);
+  const list = series.attempts.get(connections) ?? [];
+  list.push(m);
+  series.attempts.set(connections, list);
+  live.busyMs += Date.now() - started;
+}
+
+/** Rows and checks from the attempts; stops the server. */
+async function closeTarget(live: LiveTarget, failure?: Error): Promise<TargetReport> {
+  const { report } = live;
+  const name = report.target.name;
+  for (const series of live.series) {
+    for (const connections of CONNECTIONS) {
+      const attempts = series.attempts.get(connections) ?? [];
+      if (attempts.length === 0) continue;
+      const sampled = attempts.reduce((n, a) => n + a.sampled, 0);
+      const verified = attempts.reduce((n, a) => n + a.sampled - a.badSamples, 0);
+      report.checks.push(`${series.label === name ? '' : `${series.label.slice(name.length + 1)} `}${connections} conns: ${verified}/${sampled} sampled tokens verified`);
+      // Best of REPEAT by throughput (least disturbed); errors are summed over all attempts.
+      const best = attempts.map((a) => a.run).reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
+      report.runs.push({
+        ...best,
+        errors: attempts.reduce((n, a) => n + a.run.errors, 0),
+        errorDetail: attempts.map((a) => a.run.errorDetail).filter((d) => d !== '').join(' | '),
+        attempts: attempts.map((a) => a.run.tokensPerSec),
+      });
+    }
+  }
+  const procs = new Set(report.runs.map((r) => r.processes));
+  if (procs.size > 0) report.notes.push(`server processes during load: ${[...procs].join(', ')}`);
+  if (failure) {
+    log(`${name}: FAILED: ${failure.message}`);
+    report.status = 'failed';
+    report.reason = failure.message;
+  }
+  const stopping = Date.now();
+  await live.server.stop();
+  if (!KEEP) rmSync(live.workDir, { recursive: true, force: true });
+  else report.notes.push(`work dir kept: ${live.workDir}`);
+  report.elapsedS = (live.busyMs + Date.now() - stopping) / 1000;
   return report;
+}
+
+/**
+ * Measures the token targets in rounds: at each connection count, each attempt runs every live
+ * target once in turn, so the two sides of a ratio are measured seconds apart, not minutes. On a
+ * shared host whose speed drifts during a run (seen: a third slower ten minutes later, with no steal
+ * showing), measuring one target after the other put the drift into every ratio against the
+ * baselines, which ran first. Targets that must run alone (see openTarget) are measured as they open.
+ */
+async function runTargets(targets: Target[], optedOut: (t: Target) => string | undefined): Promise<TargetReport[]> {
+  const reports = new Map<Target, TargetReport>();
+  const live: LiveTarget[] = [];
+  for (const t of targets) {
+    const reason = optedOut(t);
+    if (reason !== undefined) {
+      log(`${t.name}: skipped (${reason})`);
+      reports.set(t, { target: t, status: 'skipped', reason, checks: [], notes: [], runs: [] });
+      continue;
+    }
+    const opened = await openTarget(t);
+    if (!('server' in opened)) {
+      reports.set(t, opened);
+      continue;
+    }
+    if (!opened.alone) {
+      live.push(opened);
+      continue;
+    }
+    let failure: Error | undefined;
+    try {
+      for (const series of opened.series) for (const c of CONNECTIONS) for (let i = 0; i < REPEAT; i++) await attempt(opened, series, c, i);
+    } catch (err) {
+      failure = err as Error;
+    }
+    reports.set(t, await closeTarget(opened, failure));
+  }
+  const failures = new Map<LiveTarget, Error>();
+  try {
+    for (const connections of CONNECTIONS) {
+      for (let i = 0; i < REPEAT; i++) {
+        for (const l of live) {
+          if (failures.has(l)) continue;
+          try {
+            for (const series of l.series) await attempt(l, series, connections, i);
+          } catch (err) {
+            failures.set(l, err as Error);
+          }
+        }
+      }
+    }
+  } finally {
+    for (const l of live) reports.set(l.report.target, await closeTarget(l, failures.get(l)));
+  }
+  return targets.map((t) => reports.get(t)!);
 }
 
 async function runScenario(scenario: Scenario): Promise<ScenarioReport> {
@@ -579,6 +691,10 @@ function render(reports: TargetReport[], scenarios: ScenarioReport[], startedAt:
     `- Per target: ${WARMUP_S} s warm-up at ${Math.max(...CONNECTIONS)} connections, then ${DURATION_S} s per connection count (${CONNECTIONS.join(', ')})` +
       (secondary ? ` (${SECONDARY_S} s for the secondary targets)` : '') +
       (REPEAT > 1 ? `, ${REPEAT} runs each; each row is the run with the highest tokens/s (errors summed over all runs).` : '.'),
+    '- All targets are started and warmed up first, then measured in rounds: at each connection count every target runs once in turn ' +
+      `(after ${REWARM_S} s of load at that connection count, not measured, since it sat idle while the others ran), ` +
+      'so the two sides of a ratio are measured seconds apart and a drift of the host during the run reaches both alike ' +
+      '(a target with a cold pass, d1-authz-10k-clients, runs on its own right after it). Idle targets stay up meanwhile; what they use shows in other CPU s.',
     ...(QUIET_WAIT_S > 0
       ? [
           `- Before each run the driver waits (up to ${QUIET_WAIT_S} s, at most ${QUIET_BUDGET_S} s in all) for a 1 s window with < ${QUIET_CORES} cores busy machine-wide.`,
@@ -673,14 +789,7 @@ async function main(): Promise<void> {
     `targets: ${[...targets, ...scenarios].map((t) => t.name).join(', ')}; connections ${CONNECTIONS.join(',')}; ` +
       `${DURATION_S}s per run (${SECONDARY_S}s secondary, guard ${GUARD_S}s), ${WARMUP_S}s warm-up, ${CLIENTS} clients`,
   );
-  const reports: TargetReport[] = [];
-  for (const t of targets) {
-    const reason = optedOut(t);
-    if (reason !== undefined) {
-      log(`${t.name}: skipped (${reason})`);
-      reports.push({ target: t, status: 'skipped', reason, checks: [], notes: [], runs: [] });
-    } else reports.push(await runTarget(t));
-  }
+  const reports = await runTargets(targets, optedOut);
   const scenarioReports: ScenarioReport[] = [];
   for (const s of scenarios) {
     const reason = optedOut(s);

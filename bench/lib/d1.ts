@@ -68,10 +68,12 @@ export async function d1HasWorkers(): Promise<boolean> {
 
 /**
  * The environment of every d1-authz process: the defaults of the build, except the store, the
- * address and the log level. D1AUTHZ_* variables of the calling shell are not passed on (a stray
- * D1AUTHZ_SCRYPT_COST or D1AUTHZ_WORKERS would silently change what is measured).
+ * address, the admin listener's port and the log level. D1AUTHZ_* variables of the calling shell are
+ * not passed on (a stray D1AUTHZ_SCRYPT_COST or D1AUTHZ_WORKERS would silently change what is
+ * measured). The admin listener stays on, on a port of its own: the targets are up together, and
+ * its default 9090 would let only one of them start.
  */
-export function d1Env(ctx: { port: number; workDir: string }): NodeJS.ProcessEnv {
+export function d1Env(ctx: { port: number; workDir: string; adminPort?: number }): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('D1AUTHZ_')));
   return {
     ...inherited,
@@ -79,8 +81,17 @@ export function d1Env(ctx: { port: number; workDir: string }): NodeJS.ProcessEnv
     D1AUTHZ_DATABASE_URL: `sqlite:${join(ctx.workDir, 'd1.sqlite')}`,
     D1AUTHZ_HOST: '127.0.0.1',
     D1AUTHZ_PORT: String(ctx.port),
+    ...(ctx.adminPort !== undefined ? { D1AUTHZ_ADMIN_PORT: String(ctx.adminPort) } : {}),
     D1AUTHZ_LOG_LEVEL: process.env['BENCH_D1_LOG_LEVEL'] ?? 'info',
   };
+}
+
+/** A free port for the admin listener, other than the token port. */
+async function adminPortFor(port: number): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (p !== port) return p;
+  }
 }
 
 export async function d1Cli(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
@@ -124,7 +135,7 @@ export interface D1Options {
  * at the real default cost), and the `serve` command line.
  */
 export async function prepareD1(ctx: TargetContext, opts: D1Options): Promise<LaunchSpec> {
-  const env = { ...d1Env(ctx), ...opts.env };
+  const env = { ...d1Env({ ...ctx, adminPort: await adminPortFor(ctx.port) }), ...opts.env };
   const notes: string[] = [`log level ${env['D1AUTHZ_LOG_LEVEL'] ?? '?'}`];
   if (newestMtime(join(ROOT, 'src')) > statSync(d1CliPath()).mtimeMs) {
     notes.push(`WARNING: src/ is newer than ${DIST_DIR.slice(ROOT.length + 1)}/ (stale build?)`);

@@ -116,59 +116,80 @@ interface KeepAliveResult {
   sampled: number;
 }
 
-async function keepAliveRuns(
-  label: string,
-  pid: number,
-  target: TlsTarget | { url: string },
-  creds: Credentials,
-  check: (body: string) => Promise<string | null>,
-  dead: () => string | undefined,
-): Promise<KeepAliveResult[]> {
+/** One keep-alive series: a row label and what to drive. */
+interface KeepAliveSeries {
+  label: string;
+  pid: number;
+  target: TlsTarget | { url: string };
+  creds: Credentials;
+  check: (body: string) => Promise<string | null>;
+  dead: () => string | undefined;
+}
+
+/**
+ * Warms every series up, then measures them in rounds (at each connection count, each attempt runs
+ * every series once in turn), so that the two sides of a ratio are measured seconds apart and a
+ * drift of the host reaches both alike. Results come back series by series, in connection order.
+ */
+async function keepAliveRounds(all: KeepAliveSeries[]): Promise<KeepAliveResult[]> {
   const maxConn = Math.max(...CONNECTIONS);
-  await runAutocannon(keepAliveOptions(target, creds, maxConn, WARMUP_S, { bad: 0, samples: [], seen: 0 }));
-  const out: KeepAliveResult[] = [];
+  for (const s of all) await runAutocannon(keepAliveOptions(s.target, s.creds, maxConn, WARMUP_S, { bad: 0, samples: [], seen: 0 }));
+  const best = new Map<string, { run: MeasuredRun; counted: Counted }>();
+  const key = (s: KeepAliveSeries, connections: number) => `${s.label}\u0000${connections}`;
   for (const connections of CONNECTIONS) {
-    let best: { run: MeasuredRun; counted: Counted } | undefined;
     for (let i = 0; i < REPEAT; i++) {
-      await sleep(300);
-      await waitQuiet(label);
-      const counted: Counted = { bad: 0, samples: [], seen: 0 };
-      const run = await measuredLoad([pid], keepAliveOptions(target, creds, connections, SECONDARY_S, counted));
-      const d = dead();
-      if (d) throw new Error(`${label}: server died during load: ${d}`);
-      log(`${label} c=${connections}: ${run.rate.toFixed(0)} tok/s, p99 ${run.p99.toFixed(2)} ms, errors ${run.httpErrors + counted.bad}, CPU ${run.cpuS.toFixed(2)} s`);
-      if (!best || run.rate > best.run.rate) best = { run, counted };
-    }
-    if (!best) continue;
-    let failed = 0;
-    let firstProblem = '';
-    for (const s of best.counted.samples) {
-      const p = await check(s);
-      if (p !== null) {
-        failed++;
-        firstProblem ||= p;
+      for (const s of all) {
+        await sleep(300);
+        await waitQuiet(s.label);
+        const counted: Counted = { bad: 0, samples: [], seen: 0 };
+        const run = await measuredLoad([s.pid], keepAliveOptions(s.target, s.creds, connections, SECONDARY_S, counted));
+        const d = s.dead();
+        if (d) throw new Error(`${s.label}: server died during load: ${d}`);
+        log(`${s.label} c=${connections}: ${run.rate.toFixed(0)} tok/s, p99 ${run.p99.toFixed(2)} ms, errors ${run.httpErrors + counted.bad}, CPU ${run.cpuS.toFixed(2)} s`);
+        const prev = best.get(key(s, connections));
+        if (!prev || run.rate > prev.run.rate) best.set(key(s, connections), { run, counted });
       }
     }
-    const bad = best.counted.bad + failed;
-    const notes = runNotes(`${label} c=${connections}`, best.run, bad);
-    if (firstProblem) notes.push(`${label} c=${connections}: failed sample: ${firstProblem}`);
-    out.push({
-      row: {
-        label,
-        connections,
-        rate: best.run.rate,
-        cpuPerK: best.run.ok2xx > 0 ? (best.run.cpuS * 1e6) / best.run.ok2xx : Number.NaN,
-        p99: best.run.p99,
-        errors: best.run.httpErrors + bad,
-        rssMiB: best.run.peakRssMiB,
-      },
-      cells: [label, ...httpRow(connections, best.run, bad)],
-      notes,
-      verified: best.counted.samples.length - failed,
-      sampled: best.counted.samples.length,
-    });
+  }
+  const out: KeepAliveResult[] = [];
+  for (const s of all) {
+    for (const connections of CONNECTIONS) {
+      const b = best.get(key(s, connections));
+      if (b) out.push(await keepAliveResult(s, connections, b));
+    }
   }
   return out;
+}
+
+async function keepAliveResult(s: KeepAliveSeries, connections: number, best: { run: MeasuredRun; counted: Counted }): Promise<KeepAliveResult> {
+  const { label } = s;
+  let failed = 0;
+  let firstProblem = '';
+  for (const sample of best.counted.samples) {
+    const p = await s.check(sample);
+    if (p !== null) {
+      failed++;
+      firstProblem ||= p;
+    }
+  }
+  const bad = best.counted.bad + failed;
+  const notes = runNotes(`${label} c=${connections}`, best.run, bad);
+  if (firstProblem) notes.push(`${label} c=${connections}: failed sample: ${firstProblem}`);
+  return {
+    row: {
+      label,
+      connections,
+      rate: best.run.rate,
+      cpuPerK: best.run.ok2xx > 0 ? (best.run.cpuS * 1e6) / best.run.ok2xx : Number.NaN,
+      p99: best.run.p99,
+      errors: best.run.httpErrors + bad,
+      rssMiB: best.run.peakRssMiB,
+    },
+    cells: [label, ...httpRow(connections, best.run, bad)],
+    notes,
+    verified: best.counted.samples.length - failed,
+    sampled: best.counted.samples.length,
+  };
 }
 
 async function withPki<T>(kind: KeyKind, fn: (pki: BenchPki) => Promise<T>): Promise<T> {
@@ -192,28 +213,30 @@ export const tlsKeepAliveScenario: Scenario = {
   unavailable: d1Unavailable,
   run: () =>
     withPki('p256', async (pki): Promise<ScenarioOutcome> => {
-      const results: KeepAliveResult[] = [];
       const checks: string[] = [];
       const notes: string[] = [];
-      // Plain HTTP d1-authz first (same build, same settings but TLS).
+      // All three up at once, measured in turns (keepAliveRounds): plain HTTP d1-authz (same build,
+      // same settings but TLS), d1-authz over mutual TLS, and the node:https floor.
       const plain = await startD1('d1-authz-plain', { workers: 1 });
+      const tls: TlsTarget[] = [];
+      let results: KeepAliveResult[];
       try {
-        const checker = await makeChecker(`${plain.base}/authz/d1/v1/.well-known/jwks.json`, 'd1');
-        results.push(...(await keepAliveRuns('d1-authz (plain http)', plain.server.pid, { url: plain.base }, plain.spec.credentials, (b) => checker.check(b), () => plain.server.exitInfo)));
-      } finally {
-        await plain.stop();
-      }
-      for (const start of [() => startD1Tls('d1-authz-mtls', pki, { workers: 1 }), () => startFloorTls('floor-https', pki, { workers: 1 })]) {
-        const t = await start();
-        try {
+        const plainChecker = await makeChecker(`${plain.base}/authz/d1/v1/.well-known/jwks.json`, 'd1');
+        const series: KeepAliveSeries[] = [
+          { label: 'd1-authz (plain http)', pid: plain.server.pid, target: { url: plain.base }, creds: plain.spec.credentials, check: (b) => plainChecker.check(b), dead: () => plain.server.exitInfo },
+        ];
+        for (const start of [() => startD1Tls('d1-authz-mtls', pki, { workers: 1 }), () => startFloorTls('floor-https', pki, { workers: 1 })]) {
+          const t = await start();
+          tls.push(t);
           checks.push(`${t.name}: ${t.checks.join('; ')}`);
           notes.push(...t.notes.map((n) => `${t.name}: ${n}`));
-          const label = t.name === 'floor-https' ? 'floor-https (mTLS)' : 'd1-authz (mTLS)';
           const checker = t.checker(false);
-          results.push(...(await keepAliveRuns(label, t.server.pid, t, t.credentials, (b) => checker.check(b), () => t.server.exitInfo)));
-        } finally {
-          await t.stop();
+          series.push({ label: t.name === 'floor-https' ? 'floor-https (mTLS)' : 'd1-authz (mTLS)', pid: t.server.pid, target: t, creds: t.credentials, check: (b) => checker.check(b), dead: () => t.server.exitInfo });
         }
+        results = await keepAliveRounds(series);
+      } finally {
+        await plain.stop();
+        for (const t of tls) await t.stop();
       }
       for (const r of results) {
         notes.push(...r.notes);
@@ -222,7 +245,7 @@ export const tlsKeepAliveScenario: Scenario = {
       const rows = results.map((r) => r.row);
       return {
         sections: [
-          { title: 'Mutual TLS, keep-alive', intro: 'P-256 server and client certificates from one throw-away CA (openssl); autocannon presents the client certificate; one TLS connection per autocannon connection for the whole run.', table: mdTable(KA_HEAD, results.map((r) => r.cells), KA_ALIGN) },
+          { title: 'Mutual TLS, keep-alive', intro: 'P-256 server and client certificates from one throw-away CA (openssl); autocannon presents the client certificate; one TLS connection per autocannon connection for the whole run. The three servers are up together and measured in turns at each connection count.', table: mdTable(KA_HEAD, results.map((r) => r.cells), KA_ALIGN) },
           {
             title: 'Mutual TLS, keep-alive: ratios',
             table: ratioTable(rows, [
@@ -313,18 +336,29 @@ export const tlsNewConnectionScenario: Scenario = {
         ];
         // Across workers a session resumes only when they share ticket keys.
         if (kind === 'p256') servers.push(['d1-authz-2w', () => startD1Tls(`d1-authz-2w-mtls-${kind}`, pki, { workers: 2 }), [true]]);
-        for (const [name, start, modes] of servers) {
-          const t = await start();
-          try {
+        // All up at once; resumed runs of every server first, then full handshakes, so that d1-authz
+        // and the floor in one mode are measured back to back (a drift of the host reaches both).
+        const up: [string, TlsTarget, boolean[]][] = [];
+        const measured: { order: number; result: NcResult }[] = [];
+        try {
+          for (const [name, start, modes] of servers) {
+            const t = await start();
+            up.push([name, t, modes]);
             checks.push(`${t.name}: ${t.checks.join('; ')}`);
             notes.push(...t.notes.map((n) => `${t.name}: ${n}`));
-            for (const resume of modes) {
-              results.push(await newConnectionRuns(t, `${name} ${kind} ${resume ? 'resumed' : 'full handshake'}`, resume, loops));
-            }
-          } finally {
-            await t.stop();
           }
+          for (const resume of [true, false]) {
+            for (const [order, [name, t, modes]] of up.entries()) {
+              if (!modes.includes(resume)) continue;
+              const result = await newConnectionRuns(t, `${name} ${kind} ${resume ? 'resumed' : 'full handshake'}`, resume, loops);
+              measured.push({ order: 2 * order + (resume ? 0 : 1), result });
+            }
+          }
+        } finally {
+          for (const [, t] of up) await t.stop();
         }
+        // The table keeps one server's rows together.
+        results.push(...measured.sort((a, b) => a.order - b.order).map((m) => m.result));
       });
     }
     for (const r of results) notes.push(...r.notes);
@@ -372,8 +406,12 @@ export const tlsBoundScenario: Scenario = {
         if (!bound) throw new Error('no bound client');
         const unboundCheck = t.checker(false);
         const boundCheck = t.checker(true);
-        results.push(...(await keepAliveRuns('d1-authz unbound', t.server.pid, t, t.credentials, (b) => unboundCheck.check(b), () => t.server.exitInfo)));
-        results.push(...(await keepAliveRuns('d1-authz bound', t.server.pid, t, bound, (b) => boundCheck.check(b), () => t.server.exitInfo)));
+        results.push(
+          ...(await keepAliveRounds([
+            { label: 'd1-authz unbound', pid: t.server.pid, target: t, creds: t.credentials, check: (b) => unboundCheck.check(b), dead: () => t.server.exitInfo },
+            { label: 'd1-authz bound', pid: t.server.pid, target: t, creds: bound, check: (b) => boundCheck.check(b), dead: () => t.server.exitInfo },
+          ])),
+        );
       } finally {
         await t.stop();
       }
