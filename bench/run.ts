@@ -66,6 +66,13 @@ import { RATIO_PAIRS, TARGETS } from './targets.js';
 const MAX_SAMPLES = 8;
 /** autocannon response timeout (s) for the cold pass, where every request waits for a scrypt. */
 const COLD_TIMEOUT_S = 120;
+/**
+ * Seconds of load at the run's connection count before each measured run of a target measured in
+ * rounds; its first warm-up is shortened so that, with one run per connection count, its warm-up
+ * time in all stays BENCH_WARMUP.
+ */
+const REWARM_S = Math.min(1, WARMUP_S);
+const FIRST_WARMUP_S = Math.max(REWARM_S, WARMUP_S - REWARM_S * CONNECTIONS.length);
 
 const KNOWN = [...TARGETS.map((t) => t.name), ...SCENARIOS.map((s) => s.name)];
 for (const name of ONLY) {
@@ -404,8 +411,9 @@ async function openTarget(target: Target): Promise<LiveTarget | TargetReport> {
     }
 
     const maxConn = Math.max(...CONNECTIONS);
-    log(`${target.name}: warm-up ${WARMUP_S}s x ${maxConn} connections`);
-    const warm = await warmUp(plan(maxConn, { durationS: WARMUP_S }));
+    const warmupS = coldPass ? WARMUP_S : FIRST_WARMUP_S;
+    log(`${target.name}: warm-up ${warmupS}s x ${maxConn} connections`);
+    const warm = await warmUp(plan(maxConn, { durationS: warmupS }));
     if (warm['2xx'] === 0) throw new Error(`warm-up got no 2xx (non2xx ${warm.non2xx}, errors ${warm.errors})`);
 
     const series: Series[] = [{ label: `${target.name}${variant}`, planFor: (connections) => plan(connections), attempts: new Map() }];
@@ -426,9 +434,6 @@ async function openTarget(target: Target): Promise<LiveTarget | TargetReport> {
     return { ...report, status: 'failed', reason: msg, elapsedS: (Date.now() - started) / 1000 };
   }
 }
-
-/** Seconds of load at the run's connection count before each measured run of a target measured in rounds. */
-const REWARM_S = Math.min(1, WARMUP_S);
 
 /**
  * One measured run of one series at one connection count. A target measured in rounds has sat idle
@@ -688,7 +693,7 @@ function render(reports: TargetReport[], scenarios: ScenarioReport[], startedAt:
       `\`POST /authz/d1/v1/oauth2/token\` with \`Authorization: Basic\` and \`${FORM_BODY}\`, pipelining 1 ` +
       '(d1-authz-scopes and d1-authz-10k-clients vary the requests: see Load shapes).',
     `- d1-authz runs \`${relative(ROOT, d1CliPath())}\` (the installed \`d1-authz\` command) with its defaults (no D1AUTHZ_* of the calling shell; client secrets hashed by \`client create\` at the default scrypt cost), on a temp SQLite store.`,
-    `- Per target: ${WARMUP_S} s warm-up at ${Math.max(...CONNECTIONS)} connections, then ${DURATION_S} s per connection count (${CONNECTIONS.join(', ')})` +
+    `- Per target: ${FIRST_WARMUP_S} s warm-up at ${Math.max(...CONNECTIONS)} connections (${WARMUP_S} s for a target measured on its own), then ${DURATION_S} s per connection count (${CONNECTIONS.join(', ')})` +
       (secondary ? ` (${SECONDARY_S} s for the secondary targets)` : '') +
       (REPEAT > 1 ? `, ${REPEAT} runs each; each row is the run with the highest tokens/s (errors summed over all runs).` : '.'),
     '- All targets are started and warmed up first, then measured in rounds: at each connection count every target runs once in turn ' +
