@@ -3,7 +3,8 @@
 // Token targets (bench/targets.ts): spawn each server on a free 127.0.0.1 port, wait until ready,
 // check one token (valid ES256 JWT against the server's JWKS, response shape, wrong secret refused),
 // warm up; then, in rounds over all of them (runTargets), drive each with autocannon (keep-alive) at
-// each connection count while sampling the server process tree's CPU time and peak RSS from /proc. Then the scenarios (bench/scenarios/:
+// each connection count while sampling the server process tree's CPU time and peak RSS from /proc.
+// Then the scenarios (bench/scenarios/:
 // well-known reads, guard verification, gateway), each with its own tables. Prints the report and
 // writes BENCHMARKS.md.
 //
